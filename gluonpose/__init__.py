@@ -1,0 +1,11 @@
+"""gluonpose: 2D human pose estimation on MXNet Gluon, compatible with GluonCV's pose zoo."""
+__version__ = "0.1.0"
+
+from ._env import check_single_mxnet as _check_single_mxnet
+
+_check_single_mxnet()
+
+from . import data, model_zoo, nn, utils  # noqa: E402  (after the environment check)
+
+
+__all__ = ["data", "model_zoo", "nn", "utils", "get_model", "get_model_list", "__version__"]

@@ -1,0 +1,186 @@
+"""Keypoint schemas: the one description of a keypoint set.
+
+A :class:`KeypointSchema` holds the joint names, the left/right flip pairs, the
+skeleton used for drawing and the OKS sigmas used for COCO-style evaluation.
+Transforms (horizontal flip), flip test, metrics and drawing all read it, so a
+new keypoint set needs one schema and nothing else.
+"""
+import numpy as np
+
+__all__ = ["KeypointSchema", "COCO_PERSON", "MPII", "get_schema", "register_schema",
+           "DEFAULT_SIGMA"]
+
+#: OKS sigma given to every joint of a custom keypoint set that does not state its own
+#: (about the mean of the COCO-17 values).
+DEFAULT_SIGMA = 0.05
+
+_SIDES = (("left_", "right_"), ("l_", "r_"), ("left", "right"))
+
+
+def _derive_flip_pairs(names):
+    """Pairs ``(i, j)`` with ``names[i] = 'left_X'`` and ``names[j] = 'right_X'``."""
+    index = {n: i for i, n in enumerate(names)}
+    pairs = []
+    for i, name in enumerate(names):
+        low = name.lower()
+        for left, right in _SIDES:
+            if low.startswith(left):
+                partner = right + name[len(left):]
+                # keep the original spelling of the suffix, match case-insensitively
+                for cand, j in index.items():
+                    if cand.lower() == partner.lower():
+                        pairs.append((i, j))
+                        break
+                break
+    return pairs
+
+
+class KeypointSchema:
+    """Names, flip pairs, skeleton and OKS sigmas of one keypoint set.
+
+    Parameters
+    ----------
+    name : str
+        Short identifier, e.g. ``'coco'``.
+    keypoints : sequence of str
+        Joint names in channel order.
+    flip_pairs : sequence of (int, int), optional
+        0-based index pairs that swap under a horizontal flip. When ``None`` they
+        are derived from names starting with ``left_``/``right_`` (or ``l_``/``r_``).
+    skeleton : sequence of (int, int), optional
+        0-based links drawn between joints.
+    sigmas : sequence of float, optional
+        Per-joint OKS sigmas. When ``None`` every joint gets :data:`DEFAULT_SIGMA`.
+    """
+
+    def __init__(self, name, keypoints, flip_pairs=None, skeleton=(), sigmas=None):
+        self.name = str(name)
+        self.keypoints = tuple(str(k) for k in keypoints)
+        num = len(self.keypoints)
+        if num == 0:
+            raise ValueError("keypoint schema %r has no keypoints" % self.name)
+        if len(set(self.keypoints)) != num:
+            raise ValueError("keypoint schema %r repeats a keypoint name" % self.name)
+        if flip_pairs is None:
+            flip_pairs = _derive_flip_pairs(self.keypoints)
+        self.flip_pairs = self._index_pairs(flip_pairs, "flip_pairs")
+        flat = self.flip_pairs.ravel()
+        if len(set(flat.tolist())) != flat.size:
+            raise ValueError("keypoint schema %r: a joint appears in two flip pairs" % self.name)
+        self.skeleton = self._index_pairs(skeleton, "skeleton")
+        if sigmas is None:
+            sigmas = [DEFAULT_SIGMA] * num
+        self.sigmas = np.asarray(sigmas, dtype=np.float64)
+        if self.sigmas.shape != (num,):
+            raise ValueError("keypoint schema %r: %d sigmas for %d keypoints"
+                             % (self.name, self.sigmas.size, num))
+        perm = np.arange(num)
+        perm[self.flip_pairs[:, 0]] = self.flip_pairs[:, 1]
+        perm[self.flip_pairs[:, 1]] = self.flip_pairs[:, 0]
+        #: channel permutation applied by a horizontal flip (an involution)
+        self.flip_index = perm
+
+    def _index_pairs(self, pairs, what):
+        arr = np.asarray(list(pairs), dtype=np.int64).reshape(-1, 2)
+        if arr.size and (arr.min() < 0 or arr.max() >= len(self.keypoints)):
+            raise ValueError("keypoint schema %r: %s index outside 0..%d"
+                             % (self.name, what, len(self.keypoints) - 1))
+        return arr
+
+    @property
+    def num_joints(self):
+        """Number of keypoints."""
+        return len(self.keypoints)
+
+    @property
+    def joint_pairs(self):
+        """Flip pairs as a list of lists, the form GluonCV's presets take."""
+        return self.flip_pairs.tolist()
+
+    def index(self, name):
+        """Channel index of a keypoint name."""
+        return self.keypoints.index(name)
+
+    @classmethod
+    def from_coco_category(cls, category, flip_pairs=None, sigmas=None):
+        """Build a schema from a COCO json ``categories`` entry.
+
+        The entry's ``keypoints`` list gives the names and its ``skeleton``
+        (1-based, as COCO stores it) the links. Flip pairs are derived from the
+        names unless given; sigmas default to those of a registered schema with
+        the same names, else :data:`DEFAULT_SIGMA`.
+        """
+        names = category.get("keypoints")
+        if not names:
+            raise ValueError("category %r has no 'keypoints' list" % category.get("name"))
+        skeleton = [(a - 1, b - 1) for a, b in category.get("skeleton", [])]
+        if sigmas is None or flip_pairs is None:
+            for known in _REGISTRY.values():
+                if known.keypoints == tuple(names):
+                    sigmas = known.sigmas if sigmas is None else sigmas
+                    flip_pairs = known.flip_pairs if flip_pairs is None else flip_pairs
+                    break
+        return cls(category.get("name", "custom"), names, flip_pairs=flip_pairs,
+                   skeleton=skeleton, sigmas=sigmas)
+
+    def __eq__(self, other):
+        return (isinstance(other, KeypointSchema) and self.keypoints == other.keypoints
+                and np.array_equal(self.flip_pairs, other.flip_pairs)
+                and np.array_equal(self.skeleton, other.skeleton)
+                and np.allclose(self.sigmas, other.sigmas))
+
+    def __hash__(self):
+        return hash((self.name, self.keypoints))
+
+    def __repr__(self):
+        return "KeypointSchema(%r, %d keypoints, %d flip pairs, %d links)" % (
+            self.name, self.num_joints, len(self.flip_pairs), len(self.skeleton))
+
+
+_REGISTRY = {}
+
+
+def register_schema(schema):
+    """Make ``schema`` available to :func:`get_schema` under ``schema.name``."""
+    _REGISTRY[schema.name.lower()] = schema
+    return schema
+
+
+def get_schema(name):
+    """Look up a registered schema (``'coco'``, ``'mpii'``) or pass a schema through."""
+    if isinstance(name, KeypointSchema):
+        return name
+    try:
+        return _REGISTRY[str(name).lower()]
+    except KeyError:
+        raise ValueError("unknown keypoint schema %r; registered: %s"
+                         % (name, ", ".join(sorted(_REGISTRY)))) from None
+
+
+COCO_PERSON = register_schema(KeypointSchema(
+    "coco",
+    ["nose", "left_eye", "right_eye", "left_ear", "right_ear",
+     "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
+     "left_wrist", "right_wrist", "left_hip", "right_hip",
+     "left_knee", "right_knee", "left_ankle", "right_ankle"],
+    # the official COCO person skeleton (19 links), converted to 0-based
+    skeleton=[(15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6),
+              (5, 7), (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4),
+              (3, 5), (4, 6)],
+    # pycocotools' per-keypoint OKS constants
+    sigmas=np.array([.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62,
+                     1.07, 1.07, .87, .87, .89, .89]) / 10.0,
+))
+
+MPII = register_schema(KeypointSchema(
+    "mpii",
+    ["right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
+     "pelvis", "thorax", "upper_neck", "head_top",
+     "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",
+     "left_wrist"],
+    skeleton=[(0, 1), (1, 2), (2, 6), (6, 3), (3, 4), (4, 5), (6, 7), (7, 8), (8, 9),
+              (10, 11), (11, 12), (12, 7), (7, 13), (13, 14), (14, 15)],
+    # MPII has no OKS protocol; these are the per-joint constants mmpose ships for it
+    sigmas=[0.089, 0.083, 0.107, 0.107, 0.083, 0.089, 0.026, 0.026, 0.026, 0.026,
+            0.062, 0.072, 0.179, 0.179, 0.072, 0.062],
+))

@@ -1,0 +1,1 @@
+"""Model zoo: registry, factories and the model store (work in progress)."""

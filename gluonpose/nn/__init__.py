@@ -1,0 +1,4 @@
+"""Building blocks shared by the model families."""
+from .block import BatchNormCudnnOff
+
+__all__ = ["BatchNormCudnnOff"]

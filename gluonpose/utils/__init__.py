@@ -1,0 +1,1 @@
+"""Utilities: metrics, learning-rate schedules, drawing, export."""

@@ -1,0 +1,81 @@
+"""Install gluonpose.
+
+The MXNet wheel is chosen at install time because pip extras can only *add*
+requirements, never replace one: a ``[gpu]`` extra would install the CUDA wheel
+next to the CPU wheel, and two ``mxnet`` distributions in one environment
+overwrite each other's files.  So::
+
+    pip install -e .                                   # mxnet==1.9.1 (CPU)
+    GLUONPOSE_MXNET=cu112 pip install -e .             # mxnet-cu112==1.9.1
+    GLUONPOSE_MXNET=none pip install -e .              # bring your own mxnet build
+
+``make install GPU=cu112`` does the second.  ``gluonpose`` warns at import time
+when it finds two MXNet distributions side by side.
+"""
+import os
+import re
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MXNET_VERSION = "1.9.1"
+
+
+def read_version():
+    with open(os.path.join(HERE, "gluonpose", "__init__.py"), encoding="utf-8") as f:
+        return re.search(r'^__version__ = "([^"]+)"', f.read(), re.M).group(1)
+
+
+def mxnet_requirement():
+    """The single MXNet distribution to depend on, from ``GLUONPOSE_MXNET``."""
+    flavour = os.environ.get("GLUONPOSE_MXNET", "cpu").strip().lower()
+    if flavour in ("", "cpu"):
+        return ["mxnet==%s" % MXNET_VERSION]
+    if flavour == "none":
+        return []
+    if re.fullmatch(r"cu\d{2,3}", flavour):
+        return ["mxnet-%s==%s" % (flavour, MXNET_VERSION)]
+    raise SystemExit("GLUONPOSE_MXNET=%r: expected 'cpu', 'none' or a CUDA tag such as 'cu112'"
+                     % flavour)
+
+
+INSTALL_REQUIRES = mxnet_requirement() + [
+    # mxnet 1.9 uses numpy aliases (np.bool, ...) that numpy 1.24 removed.
+    "numpy>=1.17,<1.24",
+    "opencv-python-headless==4.8.1.78",
+    "pycocotools>=2.0.6",
+    "matplotlib<3.9",
+    "scipy<1.12",
+    "tqdm>=4.40",
+    "requests>=2.20",
+]
+
+EXTRAS = {
+    # gluoncv is our reference oracle in tests and benchmarks, never a runtime
+    # dependency.  Pinning opencv-python keeps pip from pulling a numpy-2 OpenCV.
+    "test": [
+        "pytest>=7",
+        "gluoncv==0.10.5.post0",
+        "opencv-python==4.8.1.78",
+    ],
+}
+
+setup(
+    name="gluonpose",
+    version=read_version(),
+    description="Human pose estimation model zoo on MXNet Gluon, compatible with GluonCV's pose weights",
+    long_description=open(os.path.join(HERE, "README.md"), encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.8",
+    packages=find_packages(include=["gluonpose", "gluonpose.*"]),
+    include_package_data=True,
+    package_data={"gluonpose": ["datasets/**/*", "model_zoo/*.json"]},
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": ["gluonpose=gluonpose.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Image Recognition",
+    ],
+)
