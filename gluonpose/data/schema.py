@@ -51,9 +51,13 @@ class KeypointSchema:
         0-based links drawn between joints.
     sigmas : sequence of float, optional
         Per-joint OKS sigmas. When ``None`` every joint gets :data:`DEFAULT_SIGMA`.
+    upper_body : sequence of int, optional
+        Indices of the upper-body joints, used by half-body augmentation; the
+        other joints form the lower body. ``None`` when the set has no such split.
     """
 
-    def __init__(self, name, keypoints, flip_pairs=None, skeleton=(), sigmas=None):
+    def __init__(self, name, keypoints, flip_pairs=None, skeleton=(), sigmas=None,
+                 upper_body=None):
         self.name = str(name)
         self.keypoints = tuple(str(k) for k in keypoints)
         num = len(self.keypoints)
@@ -74,6 +78,11 @@ class KeypointSchema:
         if self.sigmas.shape != (num,):
             raise ValueError("keypoint schema %r: %d sigmas for %d keypoints"
                              % (self.name, self.sigmas.size, num))
+        self.upper_body = None if upper_body is None else np.asarray(upper_body, np.int64)
+        if self.upper_body is not None and (self.upper_body.min() < 0
+                                            or self.upper_body.max() >= num):
+            raise ValueError("keypoint schema %r: upper_body index outside 0..%d"
+                             % (self.name, num - 1))
         perm = np.arange(num)
         perm[self.flip_pairs[:, 0]] = self.flip_pairs[:, 1]
         perm[self.flip_pairs[:, 1]] = self.flip_pairs[:, 0]
@@ -119,9 +128,14 @@ class KeypointSchema:
                 if known.keypoints == tuple(names):
                     sigmas = known.sigmas if sigmas is None else sigmas
                     flip_pairs = known.flip_pairs if flip_pairs is None else flip_pairs
+                    upper_body = known.upper_body
                     break
+            else:
+                upper_body = None
+        else:
+            upper_body = None
         return cls(category.get("name", "custom"), names, flip_pairs=flip_pairs,
-                   skeleton=skeleton, sigmas=sigmas)
+                   skeleton=skeleton, sigmas=sigmas, upper_body=upper_body)
 
     def __eq__(self, other):
         return (isinstance(other, KeypointSchema) and self.keypoints == other.keypoints
@@ -170,6 +184,7 @@ COCO_PERSON = register_schema(KeypointSchema(
     # pycocotools' per-keypoint OKS constants
     sigmas=np.array([.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62,
                      1.07, 1.07, .87, .87, .89, .89]) / 10.0,
+    upper_body=range(11),
 ))
 
 MPII = register_schema(KeypointSchema(
@@ -183,4 +198,5 @@ MPII = register_schema(KeypointSchema(
     # MPII has no OKS protocol; these are the per-joint constants mmpose ships for it
     sigmas=[0.089, 0.083, 0.107, 0.107, 0.083, 0.089, 0.026, 0.026, 0.026, 0.026,
             0.062, 0.072, 0.179, 0.179, 0.072, 0.062],
+    upper_body=range(7, 16),
 ))
