@@ -6,6 +6,7 @@ from ._env import check_single_mxnet as _check_single_mxnet
 _check_single_mxnet()
 
 from . import data, model_zoo, nn, utils  # noqa: E402  (after the environment check)
+from .model_zoo import get_model, get_model_list  # noqa: E402
 
 
 __all__ = ["data", "model_zoo", "nn", "utils", "get_model", "get_model_list", "__version__"]
