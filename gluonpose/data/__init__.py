@@ -1,5 +1,9 @@
 """Datasets, keypoint schemas and transforms."""
-from . import schema
+from . import mscoco, schema
+from .mini import MINI_COCO_SPLIT, mini_coco, mini_coco_root
+from .mscoco import COCODetectionKeyPoints, COCOKeyPoints
 from .schema import COCO_PERSON, MPII, KeypointSchema, get_schema, register_schema
 
-__all__ = ["schema", "KeypointSchema", "COCO_PERSON", "MPII", "get_schema", "register_schema"]
+__all__ = ["schema", "mscoco", "KeypointSchema", "COCO_PERSON", "MPII", "get_schema",
+           "register_schema", "COCOKeyPoints", "COCODetectionKeyPoints", "mini_coco_root",
+           "mini_coco", "MINI_COCO_SPLIT"]
