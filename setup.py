@@ -15,7 +15,7 @@ when it finds two MXNet distributions side by side.
 import os
 import re
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MXNET_VERSION = "1.9.1"
@@ -68,7 +68,7 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.8",
-    packages=find_packages(include=["gluonpose", "gluonpose.*"]),
+    packages=find_namespace_packages(include=["gluonpose", "gluonpose.*"]),
     include_package_data=True,
     package_data={"gluonpose": ["datasets/**/*", "model_zoo/*.json"]},
     install_requires=INSTALL_REQUIRES,
