@@ -1,0 +1,189 @@
+"""Training throughput: the gluonpose engine vs GluonCV's ``train_simple_pose.py`` loop.
+
+Both sides train ``simple_pose_resnet18_v1b`` from scratch on the bundled mini
+COCO set with the images decoded once and held in memory, the same batch per
+device, input size, devices, augmentation (scale 0.30, rotation 40, flip,
+sigma 2 MSRA targets), Adam, hybridized with ``static_alloc/static_shape``.
+
+* GluonCV: its model, ``SimplePoseDefaultTrainTransform``, ``L2Loss`` and
+  ``HeatmapAccuracy`` in a reproduction of the script's inner loop
+  (``split_and_load``, record, backward, ``trainer.step``, metric update, the
+  logged loss read every batch -- divided by ``max(1, num_gpus)`` since the
+  script's ``/ num_gpus`` fails on the CPU).
+* gluonpose: :func:`gluonpose.engine.train` itself (data pipeline, metric,
+  records, progress bars off); images/s come from its epoch records.
+
+Images/s are measured per epoch (data loading included) after one warm-up
+epoch; each side runs twice, interleaved, and its best epoch rate is
+reported (the machine may be shared). ``run(args) -> str`` returns a markdown
+section; ``python bench/bench_train.py [--quick]`` prints it.
+"""
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+MODEL = "simple_pose_resnet18_v1b"
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _in_memory_mini():
+    from gluonpose.data import mini_coco
+    from gluonpose.engine.data import InMemoryDataset
+    return InMemoryDataset(mini_coco(image_format="numpy")).preload()
+
+
+def _gluoncv_epochs(dataset, ctxs, batch, size, epochs, workers):
+    """Per-epoch images/s of GluonCV's training loop (after a warm-up epoch)."""
+    import mxnet as mx
+    from mxnet import autograd as ag
+    from mxnet import gluon
+    from gluoncv.data.transforms.presets.simple_pose import SimplePoseDefaultTrainTransform
+    from gluoncv.model_zoo import get_model
+    from gluoncv.utils.metrics import HeatmapAccuracy
+
+    h, w = size
+    items = [(mx.nd.array(dataset[i][0], dtype="uint8"), dataset.label(i), i)
+             for i in range(len(dataset))]
+    transform = SimplePoseDefaultTrainTransform(
+        num_joints=17, joint_pairs=dataset.joint_pairs, image_size=(h, w),
+        heatmap_size=(h // 4, w // 4), sigma=2, scale_factor=0.30, rotation_factor=40,
+        random_flip=True)
+    data = gluon.data.SimpleDataset(items).transform(transform)
+    total = batch * len(ctxs)
+    loader = gluon.data.DataLoader(data, batch_size=total, shuffle=True, last_batch="discard",
+                                   num_workers=workers)
+    mx.random.seed(0)
+    net = get_model(MODEL, pretrained_base=False, ctx=ctxs)
+    net.initialize(mx.init.MSRAPrelu(), ctx=ctxs)
+    net.hybridize(static_alloc=True, static_shape=True)
+    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 1e-3, "wd": 0.0})
+    L = gluon.loss.L2Loss()
+    metric = HeatmapAccuracy()
+    num_gpus = 0                                   # CPU run: the script would divide by this
+    rates = []
+    for epoch in range(epochs):
+        metric.reset()
+        tic, seen, loss_val = time.time(), 0, 0.0
+        for batch_data in loader:
+            X = gluon.utils.split_and_load(batch_data[0], ctx_list=ctxs, batch_axis=0)
+            y = gluon.utils.split_and_load(batch_data[1], ctx_list=ctxs, batch_axis=0)
+            wt = gluon.utils.split_and_load(batch_data[2], ctx_list=ctxs, batch_axis=0)
+            with ag.record():
+                outputs = [net(x.astype("float32", copy=False)) for x in X]
+                loss = [L(o.astype("float32", copy=False), t, ww)
+                        for o, t, ww in zip(outputs, y, wt)]
+            ag.backward(loss)
+            trainer.step(total)
+            metric.update(y, outputs)
+            loss_val = sum(l.mean().asscalar() for l in loss) / max(1, num_gpus)
+            seen += total
+        mx.nd.waitall()
+        if epoch > 0:
+            rates.append(seen / (time.time() - tic))
+    return rates
+
+
+def _gluonpose_epochs(dataset, ctxs, batch, size, epochs, workers):
+    """Per-epoch images/s of gluonpose's engine (its epoch records, warm-up epoch dropped)."""
+    from gluonpose.engine import TRAIN_DEFAULTS, make_config, train
+    with tempfile.TemporaryDirectory(prefix="bench_train_") as tmp:
+        cfg = make_config(TRAIN_DEFAULTS, {
+            "model": MODEL, "input_size": "%d,%d" % size, "batch_size": batch,
+            "ctx": ",".join("cpu:%d" % c.device_id for c in ctxs), "num_epochs": epochs,
+            "lr": 1e-3, "wd": 0.0, "mode": "hybrid", "num_data_workers": workers,
+            "save_dir": tmp, "save_frequency": 0, "log_interval": 0, "logging_file": None,
+            "progress": False, "split": "person_keypoints_train2017"})
+        result = train(cfg, dataset=dataset, echo=lambda s: None, console=False)
+    return [r["samples_per_sec"] for r in result.epochs[1:]]
+
+
+def _measure(dataset, ctxs, batch, size, epochs, workers, repeats):
+    best = {"gluoncv": 0.0, "gluonpose": 0.0}
+    for _ in range(repeats):
+        for name, fn in (("gluoncv", _gluoncv_epochs), ("gluonpose", _gluonpose_epochs)):
+            rates = fn(dataset, ctxs, batch, size, epochs, workers)
+            best[name] = max(best[name], max(rates))
+    return best
+
+
+def run(args=None):
+    """Run the benchmark; returns a markdown section.
+
+    Parameters
+    ----------
+    args : argparse.Namespace or dict, optional
+        ``quick`` (bool): one setting, short runs.
+    """
+    import mxnet as mx
+    import gluoncv  # noqa: F401  (fail early when the reference is missing)
+    import gluonpose
+
+    quick = bool(args.get("quick") if isinstance(args, dict) else getattr(args, "quick", False))
+    dataset = _in_memory_mini()
+    settings = [((128, 96), 16, [mx.cpu(0)])]
+    if not quick:
+        settings += [((128, 96), 8, [mx.cpu(0), mx.cpu(1)]),
+                     ((256, 192), 16, [mx.cpu(0)])]
+    epochs = 3 if quick else 4
+    repeats = 1 if quick else 2
+    rows, ratios = [], []
+    for size, batch, ctxs in settings:
+        best = _measure(dataset, ctxs, batch, size, epochs, 0, repeats)
+        ratio = best["gluonpose"] / best["gluoncv"] if best["gluoncv"] else float("nan")
+        ratios.append(ratio)
+        rows.append("| %dx%d | %d x %d | %s | %.1f | %.1f | %.2fx |" % (
+            size[0], size[1], batch, len(ctxs), ",".join(str(c) for c in ctxs),
+            best["gluoncv"], best["gluonpose"], ratio))
+    lines = [
+        "## Training throughput vs GluonCV's loop (`bench/bench_train.py`)",
+        "",
+        "`simple_pose_resnet18_v1b` from scratch on the bundled mini COCO set (86 instances, "
+        "images in memory), Adam, hybridized (static), sigma-2 MSRA targets, scale 0.30 / "
+        "rotation 40 / flip augmentation, data-loader workers 0. Images/s per epoch including "
+        "data loading and the metric, best of %d interleaved run(s) x %d timed epochs after a "
+        "warm-up epoch%s." % (repeats, epochs - 1, " (quick mode)" if quick else ""),
+        "",
+        "| input | batch x devices | devices | GluonCV img/s | gluonpose img/s | ratio |",
+        "| --- | --- | --- | ---: | ---: | ---: |",
+    ] + rows + [
+        "",
+        "Target >= 1.0x: **%s** (lowest ratio %.2fx). On the CPU both loops are bound by the "
+        "network's own forward/backward; what the engine does faster (vectorised transform "
+        "and metric, no per-joint Python loops) is a few percent of a step there."
+        % ("met" if min(ratios) >= 1.0 else "MISSED", min(ratios)),
+        "",
+        "Machine: %s, %d CPU cores (shared, so absolute numbers drift between runs); mxnet %s, "
+        "gluonpose %s. Several `cpu(i)` contexts share the same cores, so the two-device row "
+        "tests the multi-device path, not a speed-up."
+        % (_cpu_name(), os.cpu_count() or 0, mx.__version__, gluonpose.__version__),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one setting, short runs")
+    print(run(parser.parse_args(argv)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
