@@ -18,7 +18,6 @@ import importlib.util
 import os
 import platform
 import sys
-import tempfile
 import time
 import traceback
 
@@ -110,21 +109,6 @@ def load_module(path):
     return module
 
 
-def write_atomic(path, text):
-    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".benchmarks_", suffix=".md", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs (smoke test)")
@@ -150,6 +134,7 @@ def main(argv=None):
               "described here; compare ratios, not absolute figures, across machines.\n\n"
               "## Machine\n\n%s\n"
               % (" --quick (short runs)" if args.quick else "", machine_description()))
+    from gluonpose.utils.atomic import write_text
     sections, failed = [], 0
     for path in paths:
         name = os.path.basename(path)
@@ -162,7 +147,7 @@ def main(argv=None):
             section = ("## %s\n\n**FAILED** -- no figures; the error was:\n\n```\n%s```"
                        % (name, traceback.format_exc()))
         sections.append(section + "\n\n_(`%s`, %.0f s)_" % (name, time.perf_counter() - t0))
-    write_atomic(args.output, header + "\n" + "\n\n".join(sections) + "\n")
+    write_text(args.output, header + "\n" + "\n\n".join(sections) + "\n")
     print("wrote %s" % args.output, file=sys.stderr)
     return 1 if failed else 0
 

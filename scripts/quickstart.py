@@ -74,7 +74,7 @@ def _draw_examples(result, dataset, out_dir, count=4):
     """
     import cv2
     import numpy as np
-    from gluonpose.engine.atomic import atomic_path
+    from gluonpose.utils.atomic import atomic_path
     from gluonpose.utils.viz import draw_keypoints
 
     coords, maxvals, ids, boxes = result.preds

@@ -4,7 +4,6 @@ import io
 import json
 import os
 import types
-import warnings
 
 import mxnet as mx
 import numpy as np
@@ -13,7 +12,7 @@ import pytest
 from gluonpose.data.schema import COCO_PERSON, MPII
 from gluonpose.utils.metrics import (STAT_NAMES, COCOKeyPointsMetric, HeatmapAccuracy,
                                      PCKhAccuracy, head_size_from_boxes, pckh)
-from gluonpose.utils.pose_nms import oks_iou
+
 
 try:  # GluonCV is the reference oracle; our own behaviour is tested without it
     import gluoncv.utils.metrics as gcv_metrics
@@ -406,13 +405,13 @@ def test_coco_metric_write_is_atomic(coco_case, monkeypatch):
         f.write("[{\"image_id\": ")                    # a partial write, then a crash
         raise KeyboardInterrupt
 
-    import gluonpose.utils.metrics.coco_keypoints as mod
-    monkeypatch.setattr(mod.json, "dump", broken_dump)
+    import gluonpose.utils.atomic as atomic   # where every atomic json write goes through
+    monkeypatch.setattr(atomic.json, "dump", broken_dump)
     with pytest.raises(KeyboardInterrupt):
         metric.get()
     monkeypatch.undo()
     assert open(metric.results_file).read() == before   # previous results intact
-    assert not [p for p in os.listdir(coco_case["tmp"]) if p.startswith(".tmp_")]
+    assert not [p for p in os.listdir(coco_case["tmp"]) if p.startswith(".tmp")]
 
 
 # --------------------------------------------------------------------------- PCKh

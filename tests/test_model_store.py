@@ -1,14 +1,11 @@
 """Model store and publish tool, against a real HTTP server on 127.0.0.1 started per test."""
-import functools
 import hashlib
-import http.server
 import json
 import os
 import socket
 import stat
 import subprocess
 import sys
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -400,9 +397,8 @@ def test_bad_index_falls_back_to_table(server, monkeypatch):
 
 _CHILD = """
 import sys
-sys.path.insert(0, sys.argv[1])
-import model_store  # stand-alone module: no MXNet import, fast start
-p = model_store.get_model_file(sys.argv[2], root=sys.argv[3])
+from gluonpose.model_zoo import model_store
+p = model_store.get_model_file(sys.argv[1], root=sys.argv[2])
 print(p, model_store.file_sha1(p))
 """
 
@@ -414,8 +410,7 @@ def test_two_processes_download_once(server, tmp_path, monkeypatch):
     server.httpd.zip_delay = 1.0
     env = dict(os.environ, GLUONPOSE_REPO=server.url)
     cache = tmp_path / "c"
-    args = [PYTHON, "-c", _CHILD, str(REPO_ROOT / "gluonpose" / "model_zoo"), "race_net",
-            str(cache)]
+    args = [PYTHON, "-c", _CHILD, "race_net", str(cache)]
     procs = [subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for _ in range(2)]
     outs = [p.communicate(timeout=60) for p in procs]

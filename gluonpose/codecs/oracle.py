@@ -19,7 +19,6 @@ Run ``python -m gluonpose.codecs.oracle`` for both codecs on the bundled set.
 import argparse
 import contextlib
 import io
-import json
 import os
 import sys
 import tempfile
@@ -30,6 +29,7 @@ import numpy as np
 from ..data.schema import COCO_PERSON, get_schema
 from ..data.transforms.pose import affine_transform_points, boxes_to_center_scale, \
     get_affine_transform_batch
+from ..utils.atomic import write_json
 from . import get_codec
 
 __all__ = ["oracle_ap", "OracleResult", "STAT_NAMES", "main"]
@@ -233,8 +233,7 @@ def oracle_ap(dataset, codec="msra", image_size=(256, 192), heatmap_size=None, s
         fd, results_file = tempfile.mkstemp(prefix="oracle_", suffix=".json")
         os.close(fd)
     try:
-        with open(results_file, "w") as f:
-            json.dump(results, f)
+        write_json(results_file, results)
         stats = _coco_keypoint_eval(coco, results_file, schema.sigmas, verbose)
     finally:
         if not keep_file:
@@ -308,8 +307,7 @@ def main(argv=None):
         print(res.summary())
         out.append(res.to_dict())
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(out, f, indent=2)
+        write_json(args.json, out, indent=2)
     return 0
 
 

@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from .atomic import atomic_path, write_json
+from ..utils.atomic import atomic_path, write_json
 
 __all__ = ["Checkpoint", "CheckpointError", "save_checkpoint", "find_checkpoints",
            "resolve_resume", "rng_state", "set_rng_state", "MANIFEST_SUFFIX"]

@@ -10,7 +10,7 @@ import os
 
 import mxnet as mx
 
-__all__ = ["TRAIN_DEFAULTS", "EVAL_DEFAULTS", "RESULT_KEYS", "parse_size", "parse_floats",
+__all__ = ["TRAIN_DEFAULTS", "EVAL_DEFAULTS", "RESULT_KEYS", "parse_size", "parse_floats", "plain_number",
            "parse_ints", "parse_contexts", "context_names", "make_config", "resolve_data",
            "DEAD_FLAGS"]
 
@@ -300,3 +300,9 @@ def resolve_data(data_dir, split, default_split):
         raise FileNotFoundError("annotation file not found: %s%s" % (
             ann, " (splits there: %s)" % ", ".join(have) if have else ""))
     return root, split
+
+
+def plain_number(value):
+    """2.0 -> 2, so codec descriptions and Gaussian tables read as GluonCV's."""
+    value = float(value)
+    return int(value) if value.is_integer() else value

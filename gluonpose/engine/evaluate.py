@@ -17,16 +17,12 @@ import mxnet as mx
 import numpy as np
 from mxnet import gluon
 
-from .atomic import write_json
-from .config import EVAL_DEFAULTS, parse_contexts, parse_floats, parse_size, resolve_data
+from ..utils.atomic import write_json
+from .config import (EVAL_DEFAULTS, parse_contexts, parse_floats, parse_size, plain_number,
+                     resolve_data)
 from .data import SubsetDataset
 
 __all__ = ["evaluate", "EvalResult", "predict_dataset"]
-
-
-def _number(value):
-    value = float(value)
-    return int(value) if value.is_integer() else value
 
 
 class EvalResult:
@@ -208,7 +204,7 @@ def evaluate(cfg, net=None, echo=print):
     out_dir = os.path.abspath(os.path.expanduser(cfg.get("output_dir") or "."))
     os.makedirs(out_dir, exist_ok=True)
     prefix = os.path.join(out_dir, cfg.get("save_prefix") or "coco_keypoints")
-    codec = get_codec(cfg["codec"], image_size=image_size, sigma=_number(cfg["sigma"]))
+    codec = get_codec(cfg["codec"], image_size=image_size, sigma=plain_number(cfg["sigma"]))
 
     if cfg.get("oracle"):
         return _oracle(cfg, root, split, split_name, codec, image_size, prefix, echo)

@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 
-from .atomic import atomic_path, write_text
+from ..utils.atomic import atomic_path, write_text
 
 __all__ = ["TrainingLog", "plot_curves", "make_logger"]
 

@@ -50,7 +50,7 @@ from ..utils.lr_scheduler import LRScheduler, LRSequential
 from ..utils.metrics import HeatmapAccuracy
 from . import checkpoint as ckpt_mod
 from .config import RESULT_KEYS, TRAIN_DEFAULTS, context_names, parse_contexts, \
-    parse_floats, parse_ints, parse_size, resolve_data
+    parse_floats, parse_ints, parse_size, plain_number, resolve_data
 from .data import EpochBatchSampler, InMemoryDataset, KeyedTransformDataset, SampleRNG, \
     SubsetDataset
 from .records import TrainingLog, make_logger
@@ -63,12 +63,6 @@ __all__ = ["train", "resume_config", "TrainResult", "build_lr_scheduler", "deriv
 def derive_seed(*key):
     """A 31-bit seed from a tuple of ints (stable across runs and platforms)."""
     return int(np.random.SeedSequence([int(k) for k in key]).generate_state(1)[0] & 0x7FFFFFFF)
-
-
-def _number(value):
-    """2.0 -> 2 so codec descriptions and Gaussian tables read as GluonCV's."""
-    value = float(value)
-    return int(value) if value.is_integer() else value
 
 
 class TrainResult:
@@ -352,7 +346,7 @@ class _Engine:
         from ..codecs import get_codec
         from ..data.transforms.presets.simple_pose import SimplePoseDefaultTrainTransform
         cfg = self.cfg
-        sigma = _number(cfg["sigma"])
+        sigma = plain_number(cfg["sigma"])
         self.codec = get_codec(cfg["codec"], image_size=self.image_size,
                                heatmap_size=self.heatmap_size, sigma=sigma)
         rng = SampleRNG()

@@ -85,6 +85,8 @@ import warnings
 import zipfile
 import zlib
 
+from ..utils.atomic import fsync_dir
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -503,22 +505,6 @@ def _create_temp(directory, stem, suffix):
     raise FileExistsError(errno.EEXIST, "cannot create a temporary file", directory)
 
 
-def _fsync_dir(directory):
-    """Make the rename durable (GluonCV calls os.sync(); this is the narrow equivalent)."""
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 @contextlib.contextmanager
 def _file_lock(path, timeout):
     """Hold an exclusive ``flock`` on ``path``; run unlocked where that is impossible."""
@@ -730,7 +716,7 @@ def _fetch_into_place(job):
                                                job.expected, job.by_hand))
         os.replace(params_tmp, job.params_path)
         temps.remove(params_tmp)
-        _fsync_dir(job.root)
+        fsync_dir(job.root)
     finally:
         for path in temps:
             _remove_quietly(path)

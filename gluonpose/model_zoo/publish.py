@@ -37,6 +37,7 @@ import stat
 import sys
 import zipfile
 
+from ..utils.atomic import fsync_dir
 from . import model_store
 from .model_store import MODELS_PATH, INDEX_NAME, check_model_name
 
@@ -99,7 +100,7 @@ def _write_atomically(directory, final_name, write):
     except BaseException:
         model_store._remove_quietly(path)
         raise
-    model_store._fsync_dir(directory)
+    fsync_dir(directory)
 
 
 def publish(params_path, name, repo_dir):

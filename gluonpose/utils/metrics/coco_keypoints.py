@@ -1,9 +1,7 @@
 """COCO keypoint AP through pycocotools, with an evaluation-protocol record."""
 import datetime
 import hashlib
-import json
 import os
-import tempfile
 import warnings
 from collections import OrderedDict
 
@@ -11,6 +9,7 @@ import numpy as np
 from mxnet import metric as _mx_metric
 
 from ...data.schema import COCO_PERSON, get_schema
+from ..atomic import write_json
 from ..pose_nms import oks_nms as _oks_nms
 
 __all__ = ["COCOKeyPointsMetric", "STAT_NAMES"]
@@ -38,23 +37,6 @@ def _resolve_coco(dataset_or_coco):
     raise TypeError("COCOKeyPointsMetric needs a dataset with a .coco attribute, a "
                     "pycocotools COCO object or the path of a COCO annotation json; got %s"
                     % type(dataset_or_coco).__name__)
-
-
-def _atomic_write_json(path, obj):
-    """Write json to ``path`` through a temporary file in the same folder + rename.
-
-    A reader (or a crashed/killed evaluation) never sees a half-written file.
-    """
-    folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def _format_protocol(protocol):
@@ -268,7 +250,7 @@ class COCOKeyPointsMetric(_mx_metric.EvalMetric):
             ("kpt_oks_sigmas", self.schema.sigmas.tolist()),
             ("stats", OrderedDict(zip(STAT_NAMES, [float(s) for s in stats]))),
         ])
-        _atomic_write_json(self.protocol_file, record)
+        write_json(self.protocol_file, record)
 
     def _results_sha1(self):
         digest = hashlib.sha1()
@@ -306,7 +288,7 @@ class COCOKeyPointsMetric(_mx_metric.EvalMetric):
             ``name_value['AP']``.
         """
         results = self._final_results()
-        _atomic_write_json(self._filename, results)
+        write_json(self._filename, results)
         if results:
             stats = self._evaluate(results)
         else:

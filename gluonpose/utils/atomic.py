@@ -50,6 +50,7 @@ def atomic_path(path, suffix=None):
                                dir=folder)
     os.close(fd)
     try:
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide results from the user's group
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
