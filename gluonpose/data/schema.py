@@ -116,24 +116,21 @@ class KeypointSchema:
 
         The entry's ``keypoints`` list gives the names and its ``skeleton``
         (1-based, as COCO stores it) the links. Flip pairs are derived from the
-        names unless given; sigmas default to those of a registered schema with
-        the same names, else :data:`DEFAULT_SIGMA`.
+        names unless given; sigmas (and the upper-body split) default to those
+        of a registered schema with the same names, else :data:`DEFAULT_SIGMA`.
         """
         names = category.get("keypoints")
         if not names:
             raise ValueError("category %r has no 'keypoints' list" % category.get("name"))
         skeleton = [(a - 1, b - 1) for a, b in category.get("skeleton", [])]
-        if sigmas is None or flip_pairs is None:
-            for known in _REGISTRY.values():
-                if known.keypoints == tuple(names):
-                    sigmas = known.sigmas if sigmas is None else sigmas
-                    flip_pairs = known.flip_pairs if flip_pairs is None else flip_pairs
-                    upper_body = known.upper_body
-                    break
-            else:
-                upper_body = None
-        else:
-            upper_body = None
+        # a json that spells out a registered set (e.g. COCO-17) gets that set's
+        # sigmas, flip pairs and body split unless the caller overrides them
+        known = next((k for k in _REGISTRY.values() if k.keypoints == tuple(names)), None)
+        upper_body = None
+        if known is not None:
+            sigmas = known.sigmas if sigmas is None else sigmas
+            flip_pairs = known.flip_pairs if flip_pairs is None else flip_pairs
+            upper_body = known.upper_body
         return cls(category.get("name", "custom"), names, flip_pairs=flip_pairs,
                    skeleton=skeleton, sigmas=sigmas, upper_body=upper_body)
 
