@@ -67,47 +67,41 @@ def structural_keys(path):
     return sorted(mx.nd.load(path).keys())
 
 
-@pytest.mark.parametrize("name", SIMPLE_POSE_NAMES)
-def test_simple_pose_loads_gluoncv_params_and_back(name, tmp_path):
-    x = mx.nd.array(np.random.RandomState(0).uniform(-2, 2, (2, 3, 64, 64)))
-    theirs = build_initialized(gcv_zoo.get_model(name), seed=1)
+def check_params_move_both_ways(name, tmp_path, seed, **our_kwargs):
+    """GluonCV -> gluonpose and gluonpose -> GluonCV through ``.params`` files.
+
+    Returns the gluonpose net loaded from GluonCV's file and the test input.
+    """
+    x = mx.nd.array(np.random.RandomState(seed).uniform(-2, 2, (2, 3, 64, 64)))
+    theirs = build_initialized(gcv_zoo.get_model(name), seed=seed + 1)
     gcv_file = str(tmp_path / "gluoncv.params")
     theirs.save_parameters(gcv_file)
-
-    # GluonCV -> gluonpose
-    ours = get_model(name)
+    ours = get_model(name, **our_kwargs)
     ours.load_parameters(gcv_file)
     assert_same_outputs(ours, theirs, x)
-    assert ours(x).shape == (2, 17, 16, 16)
 
-    # gluonpose -> GluonCV, from weights that GluonCV never saw
-    ours2 = build_initialized(get_model(name), seed=2)
+    # the other way, from weights that GluonCV never saw
+    ours2 = build_initialized(get_model(name, **our_kwargs), seed=seed + 2)
     our_file = str(tmp_path / "gluonpose.params")
     ours2.save_parameters(our_file)
     assert structural_keys(our_file) == structural_keys(gcv_file)
     theirs2 = gcv_zoo.get_model(name)
     theirs2.load_parameters(our_file)
     assert_same_outputs(ours2, theirs2, x)
+    return ours, x
+
+
+@pytest.mark.parametrize("name", SIMPLE_POSE_NAMES)
+def test_simple_pose_loads_gluoncv_params_and_back(name, tmp_path):
+    ours, x = check_params_move_both_ways(name, tmp_path, seed=0)
+    assert ours(x).shape == (2, 17, 16, 16)
 
 
 @pytest.mark.parametrize("name", BACKBONE_NAMES)
 def test_imagenet_backbone_files_load_both_ways(name, tmp_path):
     """The ImageNet files behind ``pretrained_base`` load into the cudnn-off trunk."""
-    x = mx.nd.array(np.random.RandomState(3).uniform(-2, 2, (2, 3, 64, 64)))
-    theirs = build_initialized(gcv_zoo.get_model(name), seed=4)
-    gcv_file = str(tmp_path / "gluoncv_base.params")
-    theirs.save_parameters(gcv_file)
-    ours = get_model(name, norm_layer=BatchNormCudnnOff)
-    ours.load_parameters(gcv_file)
-    assert_same_outputs(ours, theirs, x)
-
-    ours2 = build_initialized(get_model(name), seed=5)
-    our_file = str(tmp_path / "gluonpose_base.params")
-    ours2.save_parameters(our_file)
-    assert structural_keys(our_file) == structural_keys(gcv_file)
-    theirs2 = gcv_zoo.get_model(name)
-    theirs2.load_parameters(our_file)
-    assert_same_outputs(ours2, theirs2, x)
+    ours, x = check_params_move_both_ways(name, tmp_path, seed=3, norm_layer=BatchNormCudnnOff)
+    assert ours(x).shape == (2, 1000)
 
 
 def test_registry_lists_gluoncv_names_and_rejects_unknown():
