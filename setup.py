@@ -50,14 +50,27 @@ INSTALL_REQUIRES = mxnet_requirement() + [
     "requests>=2.20",
 ]
 
+DEPLOY = [
+    # mxnet.onnx (1.9) targets the onnx 1.14 API; onnxruntime 1.18 is the first
+    # cp311 wheel that still accepts numpy < 1.24 (1.15-1.17 demand >= 1.24.2).
+    "onnx==1.14.1",
+    "onnxruntime==1.18.1",
+]
+DOCS = [
+    "sphinx==8.1.3",
+    "sphinx-gallery==0.19.0",
+]
 EXTRAS = {
+    "deploy": DEPLOY,
+    "docs": DOCS,
     # gluoncv is our reference oracle in tests and benchmarks, never a runtime
     # dependency.  Pinning opencv-python keeps pip from pulling a numpy-2 OpenCV.
+    # The tests export to ONNX and build the docs (the tutorials run there).
     "test": [
         "pytest>=7",
         "gluoncv==0.10.5.post0",
         "opencv-python==4.8.1.78",
-    ],
+    ] + DEPLOY + DOCS,
 }
 
 setup(
