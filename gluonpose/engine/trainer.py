@@ -449,7 +449,9 @@ class _Engine:
                     iteration += 1
                     # the metric's asnumpy() waits for the step; cheap numpy after that
                     self.metric.update(targets, outputs)
-                    stats.loss_sum += sum(float(l.sum().asscalar()) for l in losses)
+                    # one read (one engine sync) for all devices' losses
+                    stats.loss_sum += float(mx.nd.add_n(*[
+                        l.sum().as_in_context(mx.cpu()) for l in losses]).asscalar())
                     stats.samples += int(batch[0].shape[0])
                     stats.acc_sum, stats.acc_num = self.metric.sum_metric, self.metric.num_inst
                     bar.update(1)
