@@ -9,4 +9,13 @@ from . import data, model_zoo, nn, utils  # noqa: E402  (after the environment c
 from .model_zoo import get_model, get_model_list  # noqa: E402
 
 
-__all__ = ["data", "model_zoo", "nn", "utils", "get_model", "get_model_list", "__version__"]
+__all__ = ["data", "model_zoo", "nn", "utils", "get_model", "get_model_list", "Predictor",
+           "__version__"]
+
+
+def __getattr__(name):
+    # the Predictor is imported on first use, so ``import gluonpose`` stays cheap
+    if name == "Predictor":
+        from .inference import Predictor
+        return Predictor
+    raise AttributeError("module 'gluonpose' has no attribute %r" % name)

@@ -246,6 +246,9 @@ def build_parser():
                                    "codec) and write the results json plus a protocol record.")
     add_eval_options(p)
     p.set_defaults(func=_cmd_eval)
+
+    from .inference.cli import add_predict_parser      # argparse only: cheap to import
+    add_predict_parser(sub)
     return parser
 
 

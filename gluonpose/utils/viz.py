@@ -1,13 +1,15 @@
-"""Draw keypoints and skeletons with OpenCV.
+"""Draw keypoints and skeletons with OpenCV or matplotlib.
 
 Links come from a keypoint schema (``schema.skeleton``), so any keypoint set
-draws without code changes. :func:`cv_plot_keypoints` keeps GluonCV's
-signature for its OpenCV drawer.
+draws without code changes; link ``k`` of ``L`` gets colour ``cool(k / (L-1))``
+(cyan to magenta, as GluonCV). :func:`cv_plot_keypoints` (OpenCV, returns the
+image) and :func:`plot_keypoints` (matplotlib, returns the axes) keep
+GluonCV's signatures, so GluonCV demo code runs unchanged.
 """
 import cv2
 import numpy as np
 
-__all__ = ["draw_keypoints", "cv_plot_keypoints"]
+__all__ = ["draw_keypoints", "cv_plot_keypoints", "plot_keypoints"]
 
 
 def _colors(n):
@@ -73,23 +75,112 @@ def draw_keypoints(img, coords, confidence=None, schema="coco", keypoint_thresh=
 
 def cv_plot_keypoints(img, coords, confidence, class_ids=None, bboxes=None, scores=None,
                       box_thresh=0.5, keypoint_thresh=0.2, scale=1.0, schema="coco", **kwargs):
-    """GluonCV-style entry point: skeletons of the persons whose box score passes.
+    """GluonCV's ``cv_plot_keypoints``: skeletons and person boxes with OpenCV.
 
-    Parameters follow ``gluoncv.utils.viz.cv_plot_keypoints``: batch element 0
-    of ``class_ids``/``bboxes``/``scores`` (when given) selects the persons
-    (class 0 with score > ``box_thresh``) and their boxes are drawn. Returns
-    the annotated image.
+    Parameters follow ``gluoncv.utils.viz.cv_plot_keypoints``: ``coords``
+    ``(N, J, 2)``, ``confidence`` ``(N, J, 1)``; of the detector output
+    (batch element 0 of ``class_ids``/``bboxes``/``scores``, when given) the
+    boxes of class 0 with ``score >= box_thresh`` are outlined; ``scale``
+    multiplies coordinates (drawing on a resized frame). Returns the annotated
+    RGB image (a copy; the input is not modified).
     """
     coords = np.asarray(coords.asnumpy() if hasattr(coords, "asnumpy") else coords)
     confidence = np.asarray(confidence.asnumpy() if hasattr(confidence, "asnumpy")
                             else confidence)
-    boxes = None
-    if bboxes is not None and scores is not None and class_ids is not None:
-        def first(a):
-            a = np.asarray(a.asnumpy() if hasattr(a, "asnumpy") else a)
-            return a[0] if a.ndim == 3 else a
-        cls, sc, bx = first(class_ids).reshape(-1), first(scores).reshape(-1), first(bboxes)
-        keep = (cls == 0) & (sc > box_thresh)
-        boxes = bx.reshape(-1, 4)[keep]
+    boxes, _ = _person_boxes(class_ids, bboxes, scores, box_thresh)
     return draw_keypoints(img, coords, confidence, schema=schema,
                           keypoint_thresh=keypoint_thresh, boxes=boxes, scale=scale)
+
+
+def _np(a):
+    return None if a is None else np.asarray(a.asnumpy() if hasattr(a, "asnumpy") else a)
+
+
+def _person_boxes(class_ids, bboxes, scores, box_thresh):
+    """Boxes and scores of persons (class 0) with ``score >= box_thresh``, GluonCV's rule.
+
+    Batched detector output ``(1, M, 4)`` / ``(1, M, 1)`` uses batch element 0;
+    plain ``(M, 4)`` / ``(M,)`` arrays work too. Missing scores count as 1,
+    missing class ids as persons.
+    """
+    if bboxes is None:
+        return np.zeros((0, 4)), np.zeros(0)
+    bx = _np(bboxes)
+    batched = bx.ndim == 3
+
+    def first(a):
+        a = _np(a)
+        return (a[0] if batched else a).reshape(-1)
+
+    bx = (bx[0] if batched else bx).reshape(-1, 4).astype(np.float64)
+    sc = np.ones(len(bx)) if scores is None else first(scores).astype(np.float64)
+    keep = sc >= box_thresh
+    if class_ids is not None:
+        keep &= first(class_ids) == 0
+    return bx[keep], sc[keep]
+
+
+def plot_keypoints(img, coords, confidence, class_ids=None, bboxes=None, scores=None,
+                   box_thresh=0.5, keypoint_thresh=0.2, schema="coco", ax=None,
+                   reverse_rgb=False, linewidth=3.0, fontsize=12, **kwargs):
+    """Draw skeletons (and person boxes) with matplotlib, GluonCV's ``plot_keypoints``.
+
+    Parameters
+    ----------
+    img : numpy.ndarray or mxnet.nd.NDArray
+        ``H x W x 3`` RGB image.
+    coords : array-like
+        ``(N, J, 2)`` keypoints in image coordinates.
+    confidence : array-like
+        ``(N, J, 1)`` (or ``(N, J)``) joint scores; links whose two ends are
+        above ``keypoint_thresh`` are drawn.
+    class_ids, bboxes, scores : array-like, optional
+        Detector output as GluonCV gives it (batch element 0 is used):
+        boxes of class 0 with ``score >= box_thresh`` are outlined.
+    box_thresh, keypoint_thresh : float
+    schema : str or KeypointSchema
+        Gives the links (COCO's 16 by default, the ones GluonCV draws).
+    ax : matplotlib.axes.Axes, optional
+        Draw here (default: a new figure from ``pyplot``).
+    reverse_rgb : bool
+        The image is BGR.
+    linewidth, fontsize : float
+        Line width of links and boxes; size of the box labels.
+    **kwargs
+        Accepted for GluonCV compatibility (``plot_bbox`` options); unused.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from matplotlib import cm
+    from ..data.schema import get_schema
+    schema = get_schema(schema)
+    if ax is None:
+        import matplotlib.pyplot as plt
+        ax = plt.figure().add_subplot(1, 1, 1)
+    image = _np(img)
+    if reverse_rgb:
+        image = image[:, :, ::-1]
+    ax.imshow(image.astype(np.uint8))
+    pts = _np(coords).astype(np.float64).reshape(-1, schema.num_joints, 2)
+    conf = _np(confidence).astype(np.float64).reshape(pts.shape[:2])
+    boxes, box_scores = _person_boxes(class_ids, bboxes, scores, box_thresh)
+    import matplotlib.patches as patches
+    for box, score in zip(boxes, box_scores):
+        ax.add_patch(patches.Rectangle((box[0], box[1]), box[2] - box[0], box[3] - box[1],
+                                       fill=False, edgecolor=(0.0, 0.8, 0.0),
+                                       linewidth=linewidth))
+        ax.text(box[0], box[1] - 2, "person %.3f" % score, fontsize=fontsize, color="white",
+                bbox=dict(facecolor=(0.0, 0.8, 0.0), alpha=0.5))
+    links = np.asarray(schema.skeleton, np.int64).reshape(-1, 2)
+    shades = np.linspace(0, 1, max(len(links), 1))
+    visible = conf > keypoint_thresh
+    for person, ok in zip(pts, visible):
+        for (a, b), shade in zip(links, shades):
+            if ok[a] and ok[b]:
+                ax.plot(person[[a, b], 0], person[[a, b], 1], linewidth=linewidth, alpha=0.7,
+                        color=cm.cool(shade))
+        ax.scatter(person[ok, 0], person[ok, 1], s=20, zorder=3)
+    ax.set_axis_off()
+    return ax

@@ -496,3 +496,93 @@ def as_numpy_image(src):
     if hasattr(src, "asnumpy"):
         return src.asnumpy()
     return np.asarray(src)
+
+
+# ----------------------------------------------------------------------------- GluonCV demo helpers
+
+def detector_to_simple_pose(img, class_ids, scores, bounding_boxs, output_shape=(256, 192),
+                            scale=1.25, ctx=None, thr=0.5, mean=(0.485, 0.456, 0.406),
+                            std=(0.229, 0.224, 0.225)):
+    """GluonCV's demo helper: crop the detected persons into a pose-network batch.
+
+    Same arguments and return values as ``gluoncv.data.transforms.pose.
+    detector_to_simple_pose``, so GluonCV demo code runs unchanged, but the
+    crop is the validation transform's (the one :class:`gluonpose.Predictor`
+    and ``gluonpose eval`` use): the box is widened to the input aspect ratio
+    before the ``scale`` context is added, so people are not stretched, and
+    :func:`heatmap_to_coord` inverts it exactly. GluonCV's version stretches
+    the box to the input shape (its demo accuracy is lower than validation's
+    for that reason, gluon-cv#1051).
+
+    Parameters
+    ----------
+    img : numpy.ndarray or mxnet.nd.NDArray
+        ``H x W x 3`` RGB image the detector boxes refer to.
+    class_ids, scores, bounding_boxs : NDArray or numpy.ndarray
+        Detector output ``(1, M, 1)``, ``(1, M, 1)``, ``(1, M, 4)`` (batch
+        element 0 is used); persons are class 0 with ``score >= thr``.
+    output_shape : tuple of int
+        Pose input ``(H, W)``.
+    scale : float
+        Context factor around each box.
+    ctx : mxnet.Context, optional
+    thr : float
+    mean, std : sequence of float
+
+    Returns
+    -------
+    pose_input : mxnet.nd.NDArray or None
+        float32 ``(K, 3, H, W)`` (``None`` when nobody is detected).
+    upscale_bbox : list of list of float
+        The ``K`` crop rectangles ``[x0, y0, x1, y1]`` in image pixels; pass
+        them to :func:`heatmap_to_coord`.
+    """
+    from ...inference.crop import BatchCropper
+    from ...utils.viz import _person_boxes
+    boxes, _ = _person_boxes(class_ids, bounding_boxs, scores, thr)
+    if not len(boxes):
+        return None, []
+    image = as_numpy_image(img)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        from ...inference.sources import to_rgb_uint8
+        image = to_rgb_uint8(image, "img")
+    cropper = BatchCropper(output_shape, mean, std, scale_mult=scale)
+    batch, center, size = cropper(image, boxes, ctx)
+    half = size.astype(np.float64) / 2
+    rects = np.concatenate([center - half, center + half], axis=1)
+    return batch, rects.tolist()
+
+
+def heatmap_to_coord(heatmaps, bbox_list, codec="msra"):
+    """GluonCV's demo decoder: heatmaps + crop rectangles -> image coordinates.
+
+    Parameters
+    ----------
+    heatmaps : NDArray or numpy.ndarray
+        ``(K, J, h, w)`` network output.
+    bbox_list : sequence
+        The ``K`` crop rectangles ``[x0, y0, x1, y1]`` that
+        :func:`detector_to_simple_pose` returned.
+    codec : str or HeatmapCodec
+        ``'msra'`` (argmax + quarter offset, as validation; GluonCV's demo
+        version has no quarter offset) or ``'unbiased'``.
+
+    Returns
+    -------
+    coords : mxnet.nd.NDArray
+        float32 ``(K, J, 2)`` image coordinates.
+    maxvals : mxnet.nd.NDArray
+        float32 ``(K, J, 1)`` joint confidences.
+    """
+    import mxnet as mx
+    from ...codecs import get_codec
+    h, w = heatmaps.shape[2], heatmaps.shape[3]
+    rects = np.asarray(bbox_list, np.float64).reshape(-1, 4)
+    center = (rects[:, :2] + rects[:, 2:]) / 2
+    size = rects[:, 2:] - rects[:, :2]
+    coder = get_codec(codec, image_size=(4 * h, 4 * w), heatmap_size=(h, w))
+    coords, maxvals = coder.decode(heatmaps, center, size)
+    return mx.nd.array(coords, dtype=np.float32), mx.nd.array(maxvals, dtype=np.float32)
+
+
+__all__ += ["detector_to_simple_pose", "heatmap_to_coord"]

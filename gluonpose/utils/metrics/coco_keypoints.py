@@ -12,12 +12,42 @@ from ...data.schema import COCO_PERSON, get_schema
 from ..atomic import write_json
 from ..pose_nms import oks_nms as _oks_nms
 
-__all__ = ["COCOKeyPointsMetric", "STAT_NAMES"]
+__all__ = ["COCOKeyPointsMetric", "STAT_NAMES", "instance_scores"]
 
 #: names of ``COCOeval.stats`` for keypoints, spelled as GluonCV does ('Ap .5' sic)
 STAT_NAMES = ("AP", "Ap .5", "AP .75", "AP (M)", "AP (L)",
               "AR", "AR .5", "AR .75", "AR (M)", "AR (L)")
 _SHORT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
+
+
+def instance_scores(maxvals, box_scores, in_vis_thresh=0.2):
+    """Pose scores: mean joint confidence above ``in_vis_thresh`` x box score.
+
+    GluonCV's / Simple Baselines' rescoring, shared by the COCO metric and the
+    Predictor so both rank people the same way.
+
+    Parameters
+    ----------
+    maxvals : array-like
+        ``(N, J)`` or ``(N, J, 1)`` joint confidences.
+    box_scores : array-like
+        ``(N,)`` box scores.
+    in_vis_thresh : float
+        Joints whose confidence exceeds this count.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(N,)``; 0 for a pose with no joint above the threshold.
+    """
+    conf = np.asarray(maxvals, np.float32)
+    conf = conf.reshape(conf.shape[0], -1) if conf.size else conf.reshape(0, 0)
+    box = np.asarray(box_scores, np.float32).reshape(-1)
+    above = conf > in_vis_thresh
+    count = above.sum(axis=1)
+    # float64 sums of float32 values: what GluonCV's Python float accumulation gives
+    total = np.where(above, conf, 0).astype(np.float64).sum(axis=1)
+    return np.where(count > 0, total / np.maximum(count, 1), 0.0) * box.astype(np.float64)
 
 
 def _as_numpy(x):
@@ -202,12 +232,7 @@ class COCOKeyPointsMetric(_mx_metric.EvalMetric):
         conf = _as_numpy(maxvals).astype(np.float32).reshape(num, num_joints)
         box_score = _as_numpy(score).astype(np.float32).reshape(num)
         ids = _as_numpy(imgid).reshape(num).astype(np.int64)
-        above = conf > self._in_vis_thresh
-        count = above.sum(axis=1)
-        # float64 sums of float32 values: what GluonCV's Python float accumulation gives
-        total = np.where(above, conf, 0).astype(np.float64).sum(axis=1)
-        rescore = np.where(count > 0, total / np.maximum(count, 1), 0.0) \
-            * box_score.astype(np.float64)
+        rescore = instance_scores(conf, box_score, self._in_vis_thresh)
         flat = np.concatenate([kpt, conf[..., None]], axis=2).reshape(num, -1).tolist()
         if area is None:
             extent = kpt.max(axis=1) - kpt.min(axis=1)
