@@ -10,7 +10,7 @@ PIP    := $(PY) -m pip
 GPU    ?= cpu
 STAMP  := $(VENV)/.gluonpose-installed
 
-.PHONY: install quickstart test bench clean
+.PHONY: install quickstart test bench docs clean
 
 $(STAMP): setup.py Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py
+
+# the HTML site in docs/_build/html; executes every tutorial in docs/tutorials (-W: warnings fail)
+docs: $(STAMP)
+	$(PY) -m sphinx -b html -W --keep-going docs docs/_build/html
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -392,6 +392,8 @@ class SimplePoseDefaultValTransform:
     mean, std : sequence of float
         Per-channel normalisation of ``x / 255``.
 
+    Notes
+    -----
     Returns ``(img, scale, center, score, img_id)`` from a call
     ``(src, label, img_id)``: ``img`` float32 ``mx.nd.NDArray`` ``(3, H, W)``,
     ``scale`` and ``center`` float32 ``(2,)`` (pass them to the codec's

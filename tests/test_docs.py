@@ -1,0 +1,128 @@
+"""The documentation builds, and every tutorial in docs/tutorials runs.
+
+One sphinx build (module-scoped fixture) of a copy of ``docs/`` in a
+temporary folder: sphinx-gallery executes every tutorial from scratch (the
+copy has no cached outputs), nothing is written into the checkout, and a
+tutorial that raises fails the build (``abort_on_example_error``) and this
+test. The HTML is then checked for each tutorial's page and figures, the
+model-zoo page for every registered model, and the API pages for every
+public module.
+"""
+import os
+import pkgutil
+import re
+import shutil
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import gluonpose
+from gluonpose.model_zoo import get_model_list
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+TUTORIALS = sorted(p.stem for p in (DOCS / "tutorials").glob("*.py")
+                   if not p.name.startswith("_"))
+GENERATED = ("_build", "build_tutorials", "generated")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    src = tmp_path_factory.mktemp("docs") / "docs"
+    shutil.copytree(DOCS, src, ignore=shutil.ignore_patterns(*GENERATED, "__pycache__"))
+    out = src / "_build" / "html"
+    env = dict(os.environ, MPLBACKEND="Agg", TQDM_DISABLE="1")
+    tic = time.time()
+    proc = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(src), str(out)],
+                          cwd=str(src), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=900)
+    log = proc.stdout
+    assert proc.returncode == 0, "sphinx build failed:\n" + log[-6000:]
+    return {"src": src, "out": out, "log": log, "seconds": time.time() - tic}
+
+
+def test_build_has_no_warnings(built):
+    warnings = [line for line in built["log"].splitlines()
+                if "WARNING" in line or "ERROR" in line]
+    assert not warnings, "\n".join(warnings[:30])
+
+
+def test_every_tutorial_executed(built):
+    assert TUTORIALS, "no tutorial found in docs/tutorials"
+    junit = ET.parse(built["out"] / "sg_junit.xml").getroot()
+    cases = {c.get("classname"): c for c in junit.iter("testcase")}
+    assert sorted(cases) == TUTORIALS
+    for name, case in cases.items():
+        assert case.find("failure") is None and case.find("skipped") is None, name
+        assert float(case.get("time")) > 0, name
+
+
+def test_every_tutorial_has_its_page_and_figures(built):
+    gallery = built["out"] / "build_tutorials"
+    index = (gallery / "index.html").read_text(encoding="utf-8")
+    images = built["out"] / "_images"
+    for name in TUTORIALS:
+        page = gallery / (name + ".html")
+        assert page.is_file(), name
+        html = page.read_text(encoding="utf-8")
+        figures = sorted(images.glob("sphx_glr_%s_*.png" % name))
+        figures = [f for f in figures if "thumb" not in f.name]
+        assert figures, "tutorial %s drew no figure" % name
+        for fig in figures:                      # every figure is on the page and not empty
+            assert fig.name in html, (name, fig.name)
+            assert fig.stat().st_size > 5000, fig
+        assert name + ".html" in index
+        # the printed output of the run is on the page
+        assert "sphx-glr-script-out" in html, name
+
+
+def test_tutorial_numbers_on_the_pages(built):
+    gallery = built["out"] / "build_tutorials"
+    text = {}
+    for name in TUTORIALS:
+        raw = (gallery / (name + ".html")).read_text(encoding="utf-8")
+        text[name] = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", raw))
+    codecs = text.get("30_heatmap_codecs")
+    if codecs is not None:
+        # the oracle APs of both codecs at both sizes, with their protocol
+        lines = re.findall(r"oracle AP (\d\.\d+) \[gt boxes, no flip, codec=(\w+)\S* [^\]]*input "
+                           r"(\d+x\d+)", codecs)
+        found = {(codec, size): float(ap) for ap, codec, size in lines}
+        assert set(found) == {(c, s) for c in ("msra", "unbiased") for s in ("128x96", "256x192")}
+        assert found[("unbiased", "128x96")] > found[("msra", "128x96")]
+    custom = text.get("50_custom_keypoints")
+    if custom is not None:
+        aps = [float(a) for a in re.findall(r"AP (\d\.\d+) AP50", custom)]
+        assert len(aps) == 2 and all(0 <= a <= 1 for a in aps)
+
+
+def test_model_zoo_page_lists_every_registered_model(built):
+    html = (built["out"] / "model_zoo.html").read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    for name in get_model_list():
+        assert re.search(r"\b%s\b" % re.escape(name), text), name
+    # computed figures, not typed: ResNet-50 simple pose at 256x192
+    assert re.search(r"simple_pose_resnet50_v1b 256x192 34\.0 5\.43 8\.99 e2c7b1ad "
+                     r"71\.0/91\.2/78\.6 72\.2/92\.2/79\.9", text)
+    assert "ground-truth person box" in text
+
+
+def test_api_pages_cover_every_public_module(built):
+    generated = built["out"] / "generated"
+    missing = []
+    for info in pkgutil.walk_packages(gluonpose.__path__, "gluonpose."):
+        if any(part.startswith("_") for part in info.name.split(".")):
+            continue
+        if not (generated / (info.name + ".html")).is_file():
+            missing.append(info.name)
+    assert not missing, "no API page for %s (add to docs/api.rst)" % ", ".join(missing)
+
+
+def test_no_remote_resources(built):
+    # images, scripts and stylesheets all come from the build (links to other sites are fine)
+    remote = re.compile(r"""(<(img|script|iframe)[^>]*\ssrc|<link[^>]*\shref)=["'](https?:)?//""")
+    for page in built["out"].rglob("*.html"):
+        assert not remote.search(page.read_text(encoding="utf-8")), page
