@@ -247,6 +247,15 @@ def build_parser():
     add_eval_options(p)
     p.set_defaults(func=_cmd_eval)
 
+    from .deploy.cli import add_export_options, cmd_export     # argparse only: cheap
+    p = sub.add_parser("export", help="export to ONNX or MXNet symbol (FP32 or INT8) with a "
+                                      "numpy-only decoder",
+                       description="Write a deployment folder: the model (ONNX or MXNet "
+                                   "symbol, optionally oneDNN INT8), pose_decoder.py (numpy "
+                                   "only) and deploy.json.")
+    add_export_options(p)
+    p.set_defaults(func=cmd_export)
+
     from .inference.cli import add_predict_parser      # argparse only: cheap to import
     add_predict_parser(sub)
     return parser

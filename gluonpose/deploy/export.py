@@ -1,0 +1,369 @@
+"""Export a pose network: MXNet symbol + params, ONNX, and a deployment folder.
+
+* :func:`export_symbol` / :func:`load_symbol` -- ``HybridBlock.export``
+  (``prefix-symbol.json`` + ``prefix-0000.params``) and back as a
+  ``gluon.SymbolBlock`` (GluonCV's ``--deploy`` format);
+* :func:`export_onnx` -- the same graph through ``mxnet.onnx``'s converter
+  at opset 13 (IR version 7, so onnxruntime releases from 1.8 on load it),
+  with the weights as initializers only (not graph inputs, so the runtime can
+  fold constants), the input named ``data`` and the output ``heatmaps``, and
+  optionally a dynamic batch axis;
+* :func:`write_deployment` -- a self-contained folder: the model files,
+  ``pose_decoder.py`` (a copy of :mod:`gluonpose.deploy.numpy_decoder`, numpy
+  only) and ``deploy.json`` (input size, mean/std, codec, sigma, flip index,
+  keypoint names, skeleton, OKS sigmas). The folder is built under a
+  temporary name and renamed into place, so it is complete or absent.
+
+Heatmap decoding is deliberately left out of the exported graph: the numpy
+decoder is the reference for it, and a test holds it equal to the library's
+codecs.
+"""
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from collections import OrderedDict
+
+import mxnet as mx
+import numpy as np
+
+from ..utils.atomic import fsync_dir
+
+__all__ = ["export_symbol", "load_symbol", "export_onnx", "deploy_config", "write_deployment",
+           "load_deployment", "DECODER_FILE", "CONFIG_FILE", "ONNX_OPSET", "INPUT_NAME",
+           "OUTPUT_NAME", "random_input"]
+
+#: names inside a deployment folder
+DECODER_FILE = "pose_decoder.py"
+CONFIG_FILE = "deploy.json"
+ONNX_FILE = "model.onnx"
+SYMBOL_PREFIX = "model"
+
+#: opset of the exported ONNX graph (Conv, ConvTranspose, BatchNormalization, MaxPool,
+#: Relu, Add all have their current semantics there); IR version 7 goes with it
+ONNX_OPSET = 13
+_IR_FOR_OPSET = {11: 6, 12: 7, 13: 7, 14: 7, 15: 8, 16: 8, 17: 8}
+
+INPUT_NAME = "data"
+OUTPUT_NAME = "heatmaps"
+
+
+def _check_input_size(input_size):
+    try:
+        h, w = (int(v) for v in input_size)
+    except (TypeError, ValueError):
+        raise ValueError("input size must be two integers H,W, got %r" % (input_size,)) from None
+    if h <= 0 or w <= 0 or h % 32 or w % 32:
+        # the ResNet trunk has stride 32: other sizes change the heatmap stride
+        raise ValueError("input size %dx%d: H and W must be positive multiples of 32" % (h, w))
+    return h, w
+
+
+def export_symbol(net, prefix, input_size, batch_size=1):
+    """Write ``prefix-symbol.json`` and ``prefix-0000.params`` of a HybridBlock.
+
+    Parameters
+    ----------
+    net : mxnet.gluon.HybridBlock
+        Initialised network (hybridized here if it is not).
+    prefix : str
+        Path prefix of the two files.
+    input_size : tuple of int
+        ``(H, W)``; one forward pass of this size builds the graph.
+    batch_size : int
+        Batch of that pass (the symbol itself has no fixed batch).
+
+    Returns
+    -------
+    symbol_file, params_file : str
+    """
+    h, w = _check_input_size(input_size)
+    ctx = next(iter(net.collect_params().values())).list_ctx()[0]
+    net.hybridize()
+    net(mx.nd.zeros((batch_size, 3, h, w), ctx=ctx)).wait_to_read()
+    net.export(prefix, epoch=0)
+    return prefix + "-symbol.json", prefix + "-0000.params"
+
+
+def load_symbol(prefix, ctx=None):
+    """Load ``prefix-symbol.json`` / ``prefix-0000.params`` as a ``gluon.SymbolBlock``.
+
+    ``prefix`` may also be a deployment folder (its ``model`` or ``model-int8``
+    files). Quantized (INT8) exports load the same way (CPU only).
+    """
+    if os.path.isdir(prefix):
+        config = load_deployment(prefix)
+        prefix = os.path.join(prefix, config["files"]["prefix"])
+    sym_file, params_file = prefix + "-symbol.json", prefix + "-0000.params"
+    for path in (sym_file, params_file):
+        if not os.path.isfile(path):
+            raise FileNotFoundError("%s: no such file" % path)
+    ctx = ctx or mx.cpu()
+    with warnings.catch_warnings():
+        # SymbolBlock warns that it cannot infer the input's dtype; it is float32
+        warnings.simplefilter("ignore", UserWarning)
+        return mx.gluon.SymbolBlock.imports(sym_file, [INPUT_NAME], params_file, ctx=ctx)
+
+
+def _onnx_from_symbol(sym, params, input_size, dynamic_batch, batch_size, opset):
+    """ModelProto from a symbol and its parameters (mxnet.onnx's converter)."""
+    import onnx
+    from onnx import helper
+    try:
+        from mxnet.onnx.mx2onnx._export_onnx import MXNetGraph
+    except ImportError as err:   # pragma: no cover - mxnet 1.9 ships it
+        raise RuntimeError("this MXNet has no ONNX exporter (mxnet.onnx): %s" % err) from None
+    h, w = input_size
+    shape = (batch_size, 3, h, w)
+    dyn = [("batch", 3, h, w)] if dynamic_batch else None
+    graph = MXNetGraph().create_onnx_graph_proto(
+        sym, params, [shape], [onnx.TensorProto.FLOAT], opset_version=opset,
+        dynamic=bool(dynamic_batch), dynamic_input_shapes=dyn)
+    # weights are initializers; listing them as graph inputs too would let a caller
+    # override them and stops onnxruntime from folding constants (BN into conv)
+    init_names = {t.name for t in graph.initializer}
+    keep = [i for i in graph.input if i.name not in init_names]
+    del graph.input[:]
+    graph.input.extend(keep)
+    if len(graph.input) != 1 or len(graph.output) != 1:
+        raise RuntimeError("expected one input and one output, got %d and %d"
+                           % (len(graph.input), len(graph.output)))
+    old = graph.output[0].name
+    for node in graph.node:
+        node.output[:] = [OUTPUT_NAME if o == old else o for o in node.output]
+        node.input[:] = [OUTPUT_NAME if i == old else i for i in node.input]
+    graph.output[0].name = OUTPUT_NAME
+    model = helper.make_model(graph, producer_name="gluonpose",
+                              opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = _IR_FOR_OPSET.get(opset, model.ir_version)
+    onnx.checker.check_model(model)
+    return model
+
+
+def export_onnx(net, path, input_size, dynamic_batch=True, batch_size=1, opset=ONNX_OPSET):
+    """Export a HybridBlock to an ONNX file.
+
+    Parameters
+    ----------
+    net : mxnet.gluon.HybridBlock
+        Initialised FP32 network.
+    path : str
+        Output ``.onnx`` file (written atomically).
+    input_size : tuple of int
+        ``(H, W)``.
+    dynamic_batch : bool
+        Leave the batch axis symbolic (``'batch'``); otherwise it is fixed to
+        ``batch_size``.
+    batch_size : int
+        The fixed batch (or the shape used while converting).
+    opset : int
+        ONNX opset (default 13).
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
+    from ..utils.atomic import atomic_path
+    size = _check_input_size(input_size)
+    with tempfile.TemporaryDirectory(prefix="gluonpose-onnx-") as tmp:
+        prefix = os.path.join(tmp, "net")
+        export_symbol(net, prefix, size, batch_size)
+        sym, args, auxs = mx.model.load_checkpoint(prefix, 0)
+    params = dict(args)
+    params.update(auxs)
+    model = _onnx_from_symbol(sym, params, size, dynamic_batch, batch_size, opset)
+    with atomic_path(path) as tmp_path:
+        with open(tmp_path, "wb") as f:
+            f.write(model.SerializeToString())
+    return path
+
+
+def _sha1(path):
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def deploy_config(model, input_size, codec, sigma, schema, mean, std, fmt, blur_size=None,
+                  dynamic_batch=True, extra=None):
+    """The ``deploy.json`` content of an export.
+
+    Parameters
+    ----------
+    model : str
+        Model name (e.g. ``simple_pose_resnet18_v1b``).
+    input_size : tuple of int
+        ``(H, W)``.
+    codec : str
+        ``'msra'`` or ``'unbiased'``.
+    sigma : float
+        Target sigma the network was trained with (the unbiased decoder uses it).
+    schema : KeypointSchema
+        Keypoint names, flip index, skeleton, OKS sigmas.
+    mean, std : sequence of float
+    fmt : str
+        ``'onnx'``, ``'symbol'`` or ``'symbol-int8'``.
+    blur_size : int, optional
+        Unbiased decoder blur (default from sigma).
+    dynamic_batch : bool
+    extra : dict, optional
+        More entries (e.g. the INT8 calibration record).
+
+    Returns
+    -------
+    collections.OrderedDict
+    """
+    from .. import __version__
+    h, w = _check_input_size(input_size)
+    codec = "unbiased" if str(codec).lower() == "dark" else str(codec).lower()
+    if codec not in ("msra", "unbiased"):
+        raise ValueError("unknown codec %r (msra, unbiased)" % (codec,))
+    cfg = OrderedDict()
+    cfg["format"] = fmt
+    cfg["model"] = model
+    cfg["input_name"] = INPUT_NAME
+    cfg["output_name"] = OUTPUT_NAME
+    cfg["input_size"] = [h, w]
+    cfg["heatmap_size"] = [h // 4, w // 4]
+    cfg["dynamic_batch"] = bool(dynamic_batch)
+    cfg["color"] = "RGB"
+    cfg["mean"] = [float(v) for v in mean]
+    cfg["std"] = [float(v) for v in std]
+    cfg["codec"] = codec
+    cfg["sigma"] = float(sigma)
+    cfg["blur_size"] = None if blur_size is None else int(blur_size)
+    cfg["box_scale"] = 1.25
+    cfg["flip_index"] = [int(i) for i in schema.flip_index]
+    cfg["flip_shift"] = True
+    cfg["schema"] = schema.name
+    cfg["keypoints"] = list(schema.keypoints)
+    cfg["skeleton"] = [[int(a), int(b)] for a, b in schema.skeleton]
+    cfg["oks_sigmas"] = [float(s) for s in schema.sigmas]
+    cfg["gluonpose_version"] = __version__
+    if extra:
+        cfg.update(extra)
+    return cfg
+
+
+def _fill_folder(folder, net, fmt, config, dynamic_batch, batch_size, quantized_net=None):
+    """Write the model files, the decoder and ``deploy.json`` into ``folder``."""
+    h, w = config["input_size"]
+    files = OrderedDict()
+    if fmt == "onnx":
+        export_onnx(net, os.path.join(folder, ONNX_FILE), (h, w), dynamic_batch=dynamic_batch,
+                    batch_size=batch_size)
+        files["model"] = ONNX_FILE
+    else:
+        block, prefix = (quantized_net, SYMBOL_PREFIX + "-int8") if quantized_net is not None \
+            else (net, SYMBOL_PREFIX)
+        sym, params = export_symbol(block, os.path.join(folder, prefix), (h, w))
+        files["prefix"] = prefix
+        files["symbol"] = os.path.basename(sym)
+        files["params"] = os.path.basename(params)
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "numpy_decoder.py")
+    shutil.copyfile(src, os.path.join(folder, DECODER_FILE))
+    files["decoder"] = DECODER_FILE
+    files["sha1"] = {name: _sha1(os.path.join(folder, name)) for name in
+                     sorted(v for k, v in files.items() if k in ("model", "symbol", "params",
+                                                                 "decoder"))}
+    config = OrderedDict(config)
+    config["files"] = files
+    with open(os.path.join(folder, CONFIG_FILE), "w", encoding="utf-8") as f:
+        json.dump(config, f, indent=1)
+    return config
+
+
+def write_deployment(net, output_dir, config, dynamic_batch=True, batch_size=1,
+                     quantized_net=None, overwrite=False):
+    """Write a deployment folder atomically.
+
+    Parameters
+    ----------
+    net : mxnet.gluon.HybridBlock
+        The FP32 network.
+    output_dir : str
+        Folder to create. It must not exist (or be empty) unless ``overwrite``.
+    config : dict
+        From :func:`deploy_config`; its ``format`` picks the files
+        (``onnx``: ``model.onnx``; ``symbol``: ``model-symbol.json`` +
+        ``model-0000.params``; ``symbol-int8``: ``model-int8-*`` from
+        ``quantized_net``).
+    dynamic_batch : bool
+        ONNX only: symbolic batch axis.
+    batch_size : int
+        ONNX only: the batch when it is fixed.
+    quantized_net : mxnet.gluon.SymbolBlock, optional
+        The INT8 network (format ``symbol-int8``).
+    overwrite : bool
+        Replace an existing non-empty folder.
+
+    Returns
+    -------
+    dict
+        The ``deploy.json`` written (with a ``files`` entry).
+
+    Raises
+    ------
+    ValueError
+        ``output_dir`` exists and is not empty (without ``overwrite``) or is a file.
+    OSError
+        The parent folder cannot be written.
+    """
+    fmt = config["format"]
+    if fmt not in ("onnx", "symbol", "symbol-int8"):
+        raise ValueError("unknown export format %r" % (fmt,))
+    if (fmt == "symbol-int8") != (quantized_net is not None):
+        raise ValueError("format 'symbol-int8' goes with a quantized network and only with it")
+    out = os.path.abspath(os.path.expanduser(output_dir))
+    if os.path.exists(out):
+        if not os.path.isdir(out):
+            raise ValueError("%s: exists and is not a folder" % output_dir)
+        if os.listdir(out) and not overwrite:
+            raise ValueError("%s: folder exists and is not empty (use --overwrite)" % output_dir)
+    parent = os.path.dirname(out)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=".tmp-" + os.path.basename(out) + "-", dir=parent)
+    except OSError as err:
+        raise OSError("%s: cannot write the output folder (%s)"
+                      % (output_dir, err.strerror or err)) from None
+    old = None
+    try:
+        os.chmod(tmp, 0o755)
+        written = _fill_folder(tmp, net, fmt, config, dynamic_batch, batch_size, quantized_net)
+        if os.path.exists(out):
+            # keep the old folder until the new one is in place
+            old = tempfile.mkdtemp(prefix=".old-" + os.path.basename(out) + "-", dir=parent)
+            os.rmdir(old)
+            os.replace(out, old)
+        os.replace(tmp, out)
+        fsync_dir(parent)
+    except BaseException:
+        if old is not None and not os.path.exists(out):
+            os.replace(old, out)
+            old = None
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return written
+
+
+def load_deployment(folder):
+    """The ``deploy.json`` of a deployment folder (a dict)."""
+    path = os.path.join(folder, CONFIG_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError("%s: no %s (not a gluonpose export)" % (folder, CONFIG_FILE))
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def random_input(input_size, batch_size=1, seed=0):
+    """A seeded float32 ``(N, 3, H, W)`` input (standard normal) for parity checks."""
+    h, w = _check_input_size(input_size)
+    return np.random.default_rng(seed).standard_normal((batch_size, 3, h, w)).astype(np.float32)
