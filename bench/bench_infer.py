@@ -26,9 +26,7 @@ returns a markdown section; ``python bench/bench_infer.py [--quick]`` prints
 it (``--quick``: resnet18 only, batch 1 and 8, few rounds -- a smoke test, not
 a measurement).
 """
-import argparse
 import os
-import platform
 import sys
 import time
 import warnings
@@ -37,21 +35,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from bench._common import bench_main, machine_line  # noqa: E402
+
 MODELS = ("simple_pose_resnet18_v1b", "simple_pose_resnet50_v1b")
 INPUT = (256, 192)
 FP32_TARGET = 1.0
 INT8_TARGET = 2.5
-
-
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _rate(net, x, iters):
@@ -114,7 +103,7 @@ def run(args=None):
     """
     import mxnet as mx
     import gluoncv  # noqa: F401  (fail early when the reference is missing)
-    import gluonpose
+    from gluonpose.deploy.accelerate import has_onednn
     from gluonpose.deploy.quantize import calibration_crops
 
     quick = bool(args.get("quick") if isinstance(args, dict) else getattr(args, "quick", False))
@@ -164,22 +153,14 @@ def run(args=None):
         "GMAC per image at 256x192 (1.4 for resnet50) next to 1.8 GMAC in the resnet18 trunk "
         "(4.0 for resnet50); they stay FP32, so the lighter the trunk, the smaller the gain.",
         "",
-        "Machine: %s, %d CPU cores (shared; absolute numbers drift between runs), oneDNN %s; "
-        "mxnet %s, gluonpose %s."
-        % (_cpu_name(), os.cpu_count() or 0,
-           "on" if __import__("gluonpose.deploy.accelerate", fromlist=["x"]).has_onednn()
-           else "off", mx.__version__, gluonpose.__version__),
+        machine_line(" oneDNN %s." % ("on" if has_onednn() else "off")),
         "",
     ]
     return "\n".join(lines)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="resnet18 only, batch 1 and 8, 3 rounds (smoke run)")
-    print(run(parser.parse_args(argv)))
-    return 0
+    return bench_main(run, __doc__, "resnet18 only, batch 1 and 8, 3 rounds (smoke run)", argv)
 
 
 if __name__ == "__main__":

@@ -28,10 +28,7 @@ same process for comparison: ``mx.image.imread``, its
 ``run(args) -> str`` returns a markdown section; ``python
 bench/bench_predict.py [--quick]`` prints it.
 """
-import argparse
 import os
-import platform
-import statistics
 import sys
 import time
 import warnings
@@ -40,20 +37,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from bench._common import bench_main, machine_line, median  # noqa: E402
+
 MODEL = "simple_pose_resnet18_v1b"
 SIZE = (256, 192)
 PEOPLE = (1, 5, 20)
-
-
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _frame():
@@ -79,8 +67,8 @@ def _boxes(n, box, h, w):
     return np.stack([x0, y0, x0 + bw, y0 + bh], axis=1)
 
 
-def _median(xs):
-    return statistics.median(xs) if xs else float("nan")
+def _median_or_nan(xs):
+    return median(xs) if xs else float("nan")
 
 
 def _gluonpose_setup():
@@ -147,10 +135,10 @@ def _measure(path, boxes_by_n, repeats):
         pred.net(x).wait_to_read()
         if rep >= 2:
             net_rows.append(time.perf_counter() - t0)
-    stages = {n: {k: _median([r[k] for r in rows[n]]) for k in STAGES + ("total",)}
+    stages = {n: {k: _median_or_nan([r[k] for r in rows[n]]) for k in STAGES + ("total",)}
               for n in boxes_by_n}
-    gcv_out = None if gcv is None else {n: _median(v) for n, v in gcv_rows.items()}
-    return stages, _median(net_rows) / big, gcv_out
+    gcv_out = None if gcv is None else {n: _median_or_nan(v) for n, v in gcv_rows.items()}
+    return stages, _median_or_nan(net_rows) / big, gcv_out
 
 
 def run(args=None):
@@ -161,8 +149,6 @@ def run(args=None):
     args : argparse.Namespace or dict, optional
         ``quick`` (bool): 3 timed repeats instead of 15.
     """
-    import mxnet as mx
-    import gluonpose
     from gluonpose.inference import STAGES
 
     quick = bool(args.get("quick") if isinstance(args, dict) else getattr(args, "quick", False))
@@ -208,19 +194,14 @@ def run(args=None):
                   "(per-person loop), same frames and boxes, same process."]
     lines += [
         "",
-        "Machine: %s, %d CPU cores (shared, so absolute numbers drift between runs); "
-        "mxnet %s, gluonpose %s." % (_cpu_name(), os.cpu_count() or 0, mx.__version__,
-                                     gluonpose.__version__),
+        machine_line(),
         "",
     ]
     return "\n".join(lines)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 timed frames per setting")
-    print(run(parser.parse_args(argv)))
-    return 0
+    return bench_main(run, __doc__, "3 timed frames per setting", argv)
 
 
 if __name__ == "__main__":

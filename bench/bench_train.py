@@ -21,9 +21,7 @@ the reported ratio is the median of the per-pair ratios, with their range.
 ``run(args) -> str`` returns a markdown section; ``python bench/bench_train.py
 [--quick]`` prints it.
 """
-import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -32,18 +30,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from bench._common import bench_main, machine_line, median  # noqa: E402
+
 MODEL = "simple_pose_resnet18_v1b"
-
-
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _in_memory_mini():
@@ -118,22 +107,16 @@ def _gluonpose_epochs(dataset, ctxs, batch, size, epochs, workers):
     return [r["samples_per_sec"] for r in result.epochs[1:]]
 
 
-def _median(values):
-    values = sorted(values)
-    mid = len(values) // 2
-    return values[mid] if len(values) % 2 else 0.5 * (values[mid - 1] + values[mid])
-
-
 def _measure(dataset, ctxs, batch, size, epochs, workers, pairs):
     """Per-pair median epoch rates of both loops, run as interleaved ABBA pairs."""
     sides = (("gluoncv", _gluoncv_epochs), ("gluonpose", _gluonpose_epochs))
     rates = {"gluoncv": [], "gluonpose": []}
     for k in range(pairs):
         for name, fn in (sides if k % 2 == 0 else sides[::-1]):
-            rates[name].append(_median(fn(dataset, ctxs, batch, size, epochs, workers)))
+            rates[name].append(median(fn(dataset, ctxs, batch, size, epochs, workers)))
     ratios = [p / g for g, p in zip(rates["gluoncv"], rates["gluonpose"])]
-    return {"gluoncv": _median(rates["gluoncv"]), "gluonpose": _median(rates["gluonpose"]),
-            "ratio": _median(ratios), "low": min(ratios), "high": max(ratios)}
+    return {"gluoncv": median(rates["gluoncv"]), "gluonpose": median(rates["gluonpose"]),
+            "ratio": median(ratios), "low": min(ratios), "high": max(ratios)}
 
 
 def run(args=None):
@@ -146,7 +129,6 @@ def run(args=None):
     """
     import mxnet as mx
     import gluoncv  # noqa: F401  (fail early when the reference is missing)
-    import gluonpose
 
     quick = bool(args.get("quick") if isinstance(args, dict) else getattr(args, "quick", False))
     dataset = _in_memory_mini()
@@ -187,20 +169,15 @@ def run(args=None):
         "about as much as the difference itself."
         % ("met" if min(ratios) >= 1.0 else "MISSED", min(ratios)),
         "",
-        "Machine: %s, %d CPU cores (shared, so absolute numbers drift between runs); mxnet %s, "
-        "gluonpose %s. Several `cpu(i)` contexts share the same cores, so the two-device row "
-        "tests the multi-device path, not a speed-up."
-        % (_cpu_name(), os.cpu_count() or 0, mx.__version__, gluonpose.__version__),
+        machine_line(" Several `cpu(i)` contexts share the same cores, so the two-device row "
+                     "tests the multi-device path, not a speed-up."),
         "",
     ]
     return "\n".join(lines)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one setting, short runs")
-    print(run(parser.parse_args(argv)))
-    return 0
+    return bench_main(run, __doc__, "one setting, short runs", argv)
 
 
 if __name__ == "__main__":
