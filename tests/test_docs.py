@@ -8,6 +8,7 @@ test. The HTML is then checked for each tutorial's page and figures, the
 model-zoo page for every registered model, and the API pages for every
 public module.
 """
+import html
 import os
 import pkgutil
 import re
@@ -93,6 +94,25 @@ def test_tutorial_numbers_on_the_pages(built):
         found = {(codec, size): float(ap) for ap, codec, size in lines}
         assert set(found) == {(c, s) for c in ("msra", "unbiased") for s in ("128x96", "256x192")}
         assert found[("unbiased", "128x96")] > found[("msra", "128x96")]
+    predict = text.get("10_predict_pretrained")
+    if predict is not None:
+        predict = html.unescape(predict)
+        # weights published to the mirror, fetched by pretrained=True, sha1 checked, tamper refused
+        assert re.search(r"sha1 in the mirror index: ([0-9a-f]{40}) -> match", predict)
+        assert re.search(r"pretrained=True and pretrained='[0-9a-f]{8}' load the same weights: True",
+                         predict)
+        assert re.search(r"ModelChecksumError: \S+\.params in \S+\.zip .* has sha1 [0-9a-f]{40}, "
+                         r"expected [0-9a-f]{40}", predict)
+        # the GluonCV demo helpers give the Predictor's keypoints
+        diff = float(re.search(r"largest difference to the Predictor's keypoints: (\d[-+.e\d]*) px",
+                               predict).group(1))
+        assert diff < 0.01
+        # per-stage timings are printed, and the memorised people are reproduced
+        assert re.search(r"network +\d+\.\d+ ms .* total +\d+\.\d+ ms for 4 people", predict)
+        ap = float(re.search(r"memorisation check: COCO keypoint AP (\d\.\d+) AP50 .*? on the 8 "
+                             r"training people \[ground-truth boxes", predict).group(1))
+        assert ap > 0.6
+        assert "simple_pose_resnet50_v1b pretrained" in predict
     custom = text.get("50_custom_keypoints")
     if custom is not None:
         aps = [float(a) for a in re.findall(r"AP (\d\.\d+) AP50", custom)]
