@@ -243,7 +243,8 @@ def deploy_config(model, input_size, codec, sigma, schema, mean, std, fmt, blur_
     cfg["schema"] = schema.name
     cfg["keypoints"] = list(schema.keypoints)
     cfg["skeleton"] = [[int(a), int(b)] for a, b in schema.skeleton]
-    cfg["oks_sigmas"] = [float(s) for s in schema.sigmas]
+    # float32 -> float64 would print 0.026000000000000002: keep the schema's decimals
+    cfg["oks_sigmas"] = [round(float(s), 6) for s in schema.sigmas]
     cfg["gluonpose_version"] = __version__
     if extra:
         cfg.update(extra)
