@@ -133,11 +133,11 @@ def run(args=None):
     quick = bool(args.get("quick") if isinstance(args, dict) else getattr(args, "quick", False))
     dataset = _in_memory_mini()
     # (input size, batch per device, devices, interleaved pairs)
-    settings = [((128, 96), 16, [mx.cpu(0)], 1 if quick else 6)]
+    settings = [((128, 96), 16, [mx.cpu(0)], 1 if quick else 4)]
     if not quick:
-        settings += [((128, 96), 8, [mx.cpu(0), mx.cpu(1)], 6),
-                     ((256, 192), 16, [mx.cpu(0)], 4)]
-    epochs = 3 if quick else 5
+        settings += [((128, 96), 8, [mx.cpu(0), mx.cpu(1)], 4),
+                     ((256, 192), 16, [mx.cpu(0)], 3)]
+    epochs = 3 if quick else 4
     rows, ratios = [], []
     for size, batch, ctxs, pairs in settings:
         m = _measure(dataset, ctxs, batch, size, epochs, 0, pairs)
