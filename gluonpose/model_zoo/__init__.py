@@ -1,7 +1,10 @@
 """Model zoo: ``get_model``, the registry, the model families and the model store."""
-from .model_zoo import get_model, get_model_list, register_model
+from .model_zoo import get_model, get_model_list, get_model_spec, get_pose_model_list, \
+    register_model, spec_of
 from .resnetv1b import ResNetV1b, get_resnet_v1b
 from .simple_pose import SimplePoseResNet, get_simple_pose_resnet
+from .spec import SupervisedOutput, TopDownSpec
 
-__all__ = ["get_model", "get_model_list", "register_model", "ResNetV1b", "get_resnet_v1b",
+__all__ = ["get_model", "get_model_list", "register_model", "get_model_spec", "spec_of",
+           "get_pose_model_list", "TopDownSpec", "SupervisedOutput", "ResNetV1b", "get_resnet_v1b",
            "SimplePoseResNet", "get_simple_pose_resnet"]

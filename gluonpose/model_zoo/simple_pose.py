@@ -15,8 +15,12 @@ from mxnet.gluon import nn
 
 from ..nn import BatchNormCudnnOff
 from .resnetv1b import RESNET_SPECS, get_resnet_v1b
+from .spec import TopDownSpec
 
-__all__ = ["SimplePoseResNet", "get_simple_pose_resnet", "SIMPLE_POSE_BASES"]
+__all__ = ["SimplePoseResNet", "get_simple_pose_resnet", "SIMPLE_POSE_BASES", "SPEC"]
+
+#: one heatmap tensor at stride 4, 256x192 ImageNet-normalised input
+SPEC = TopDownSpec("simple_pose", input_size=(256, 192), stride=4, size_multiple=32)
 
 #: padding and output padding that make a stride-2 transposed conv double H and W
 _DECONV_PADDING = {4: (1, 0), 3: (1, 1), 2: (0, 0)}
