@@ -22,7 +22,7 @@ MXNET_VERSION = "1.9.1"
 
 
 def read_version():
-    with open(os.path.join(HERE, "gluonpose", "__init__.py"), encoding="utf-8") as f:
+    with open(os.path.join(HERE, "gluonpose", "_version.py"), encoding="utf-8") as f:
         return re.search(r'^__version__ = "([^"]+)"', f.read(), re.M).group(1)
 
 

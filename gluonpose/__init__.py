@@ -1,7 +1,6 @@
 """gluonpose: 2D human pose estimation on MXNet Gluon, compatible with GluonCV's pose zoo."""
-__version__ = "0.1.0"
-
 from ._env import check_single_mxnet as _check_single_mxnet
+from ._version import __version__
 
 _check_single_mxnet()
 

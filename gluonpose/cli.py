@@ -15,18 +15,12 @@ import argparse
 import os
 import sys
 
+from .utils.cli_common import _Parser, _parse, _run
+
 __all__ = ["main", "build_parser", "add_train_options", "add_eval_options", "train_main",
            "eval_main"]
 
 SUPPRESS = argparse.SUPPRESS
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with the one-line error convention (status 1, no usage dump)."""
-
-    def error(self, message):
-        print("%s: error: %s (see --help)" % (self.prog, message), file=sys.stderr)
-        sys.exit(1)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -62,8 +56,9 @@ def _common_options(p, d):
     _opt(g, d, "--ctx", type=str,
          help="explicit devices, e.g. cpu:0,cpu:1 or gpu:0,gpu:1 or cpu*2 (several CPU "
               "contexts test multi-device code without GPUs)")
-    _opt(g, d, "--codec", type=str, choices=("msra", "unbiased", "dark"),
-         help="heatmap codec: msra (GluonCV) or unbiased (DARK)")
+    _opt(g, d, "--codec", type=str, choices=("msra", "unbiased", "dark", "integral"),
+         help="codec: Gaussian heatmaps msra (GluonCV) or unbiased (DARK), or integral "
+              "regression (L1 on soft-argmax coordinates, AlphaPose's)")
     _opt(g, d, "--sigma", type=float, help="Gaussian sigma of the heatmaps (heatmap pixels)")
     _opt(g, d, "--max-samples", type=int, help="use only the first N person instances")
     _opt(g, d, "--output-dir", type=str, help="where logs / results go")
@@ -147,6 +142,10 @@ def add_eval_options(p):
          help="COCO-format person detections to use instead of ground-truth boxes")
     _opt(g, d, "--det-score-thresh", type=float, help="drop detections below this score")
     _opt(g, d, "--oks-nms", type=float, help="per-image OKS-NMS threshold (e.g. 0.9)")
+    _opt(g, d, "--pose-nms", type=str, choices=("none", "oks", "soft-oks", "parametric"),
+         help="per-image pose NMS: none, oks (threshold --oks-nms, default 0.9), soft-oks, "
+              "or parametric (AlphaPose's, merges duplicates); default: oks with --oks-nms, "
+              "else none")
     g.add_argument("--oracle", action="store_true", default=SUPPRESS,
                    help="score perfect heatmaps (GT encoded then decoded): the codec's ceiling")
     _opt(g, d, "--save-prefix", type=str, help="results json name prefix")
@@ -259,28 +258,6 @@ def build_parser():
     from .inference.cli import add_predict_parser      # argparse only: cheap to import
     add_predict_parser(sub)
     return parser
-
-
-def _run(func, args):
-    try:
-        return func(args)
-    except (OSError, ValueError, RuntimeError) as err:
-        # one line, no traceback: these are problems with input or environment
-        text = str(err).strip()
-        print("gluonpose: error: %s" % (text.splitlines()[0] if text else type(err).__name__),
-              file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("gluonpose: interrupted", file=sys.stderr)
-        return 130
-
-
-def _parse(parser, argv):
-    """Parsed arguments, or the exit status argparse chose (--help: 0, bad option: 1)."""
-    try:
-        return parser.parse_args(argv), None
-    except SystemExit as stop:
-        return None, stop.code if isinstance(stop.code, int) else 1
 
 
 def main(argv=None):

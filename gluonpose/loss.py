@@ -1,6 +1,6 @@
-"""Heatmap losses for top-down pose estimation.
+"""Heatmap and integral-regression losses for top-down pose estimation.
 
-Both losses are Gluon :class:`~mxnet.gluon.loss.Loss` blocks: they return one
+All losses are Gluon :class:`~mxnet.gluon.loss.Loss` blocks: they return one
 value per sample (shape ``(N,)``), work imperatively and hybridized, and are
 meant to be used like GluonCV's training loop does it::
 
@@ -8,10 +8,13 @@ meant to be used like GluonCV's training loop does it::
         loss = L(model(x), target, target_weight)   # (N,)
     loss.backward()
     trainer.step(batch_size)                         # averages over samples
+
+:func:`get_loss` builds one by name (the engine reads the name from the
+codec's ``default_loss`` or from a model spec).
 """
 from mxnet.gluon.loss import Loss
 
-__all__ = ["WeightedL2Loss", "OHKMLoss"]
+__all__ = ["WeightedL2Loss", "OHKMLoss", "IntegralL1Loss", "soft_argmax", "get_loss"]
 
 
 def _weighted_square(F, pred, target, target_weight, scale):
@@ -137,3 +140,156 @@ class OHKMLoss(Loss):
         # the mask itself is a constant for autograd.
         mask = F.BlockGrad(F.topk(per_joint, axis=1, k=self._topk, ret_typ="mask"))
         return F.sum(per_joint * mask, axis=1) / self._topk
+
+
+# logits are clipped from below before the sigmoid, the same constant as the
+# numpy decoder's (gluonpose.codecs.integral.LOGIT_FLOOR; repeated here because
+# this module imports only mxnet): sigmoid(-80) ~ 1.8e-35 is a normal float32,
+# so no map sums to 0 (no NaN) and an all-background map reads as uniform
+_LOGIT_FLOOR = -80.0
+
+
+def _expectation(F, marginal, symmetric, amplitude):
+    """Expected normalised coordinate ``sum_k m_k (k / n - 0.5)`` of ``(N, J, n)`` marginals.
+
+    The cell grid is built from the marginal itself (``arange_like``), so the
+    block has no shape-dependent constants and hybridizes for any map size.
+    With ``symmetric`` the value is unchanged but the gradient with respect to
+    ``m_k`` is ``amplitude / n * (+1 if k >= x else -1)`` instead of
+    ``k / n - 0.5`` (AlphaPose's symmetric integral): every cell pulls with
+    the same strength toward the target, so far-away mass is not favoured.
+    """
+    cells = F.BlockGrad(F.contrib.arange_like(marginal, axis=2))      # (n,) 0 .. n-1
+    count = F.sum(F.ones_like(cells))                                 # (1,) = n
+    grid = F.reshape(F.broadcast_div(cells, count) - 0.5, shape=(1, 1, -1))
+    coord = F.sum(F.broadcast_mul(marginal, grid), axis=2)            # (N, J)
+    if not symmetric:
+        return coord
+    # +-1 per cell from the current estimate, a constant for autograd; the
+    # surrogate sum(m * sign) carries the gradient and adds 0 to the value
+    side = F.broadcast_greater_equal(grid, F.expand_dims(F.BlockGrad(coord), axis=2))
+    slope = F.BlockGrad(F.broadcast_div(side * 2.0 - 1.0, F.reshape(count, shape=(1, 1, 1)))
+                        * amplitude)
+    surrogate = F.sum(marginal * slope, axis=2)
+    return F.BlockGrad(coord) + surrogate - F.BlockGrad(surrogate)
+
+
+def soft_argmax(F, pred, symmetric=False, amplitude=2.0):
+    """Sigmoid-normalised soft-argmax in MXNet ops, in normalised coordinates.
+
+    The MXNet twin of :func:`gluonpose.codecs.integral.soft_argmax_normalized`:
+    ``p = sigmoid(max(pred, -80))``, ``p /= sum(p)`` per map, ``u = sum_x p_x(x) (x / w -
+    0.5)`` and likewise ``v`` (cell ``k`` of a ``w``-wide map is ``k / w - 0.5``).
+
+    Parameters
+    ----------
+    F : module
+        ``mx.nd`` or ``mx.sym``.
+    pred : NDArray or Symbol
+        ``(N, J, h, w)`` logits.
+    symmetric : bool
+        Use the symmetric-integral gradient (see :class:`IntegralL1Loss`).
+    amplitude : float
+        Gradient magnitude of the symmetric integral, in coordinate units per
+        unit of probability, times the map size.
+
+    Returns
+    -------
+    NDArray or Symbol
+        ``(N, J, 2)`` normalised ``(u, v)``.
+    """
+    prob = F.sigmoid(F.maximum(pred, _LOGIT_FLOOR))
+    prob = F.broadcast_div(prob, F.sum(prob, axis=(2, 3), keepdims=True))
+    u = _expectation(F, F.sum(prob, axis=2), symmetric, amplitude)    # x marginal (N, J, w)
+    v = _expectation(F, F.sum(prob, axis=3), symmetric, amplitude)    # y marginal (N, J, h)
+    return F.stack(u, v, axis=2)
+
+
+class IntegralL1Loss(Loss):
+    r"""L1 loss on sigmoid soft-argmax coordinates (AlphaPose's ``L1JointRegression``).
+
+    The maps are turned into coordinates by :func:`soft_argmax` (sigmoid,
+    divide by the map sum, expectation of the cell position, normalised so
+    cell ``k`` is ``k / w - 0.5``); the loss is the weighted L1 distance to the
+    targets of :class:`gluonpose.codecs.IntegralRegression`, summed over the
+    joints and both axes of a sample:
+
+    .. math::
+        L_n = \text{weight} \sum_{j, c} w_{n j c} \, |\hat{u}_{n j c} - u_{n j c}|
+
+    Averaging this ``(N,)`` output over the batch (``trainer.step(batch_size)``)
+    gives AlphaPose's ``size_average`` reduction, ``sum |d| w / N``: the sum is
+    not divided by the number of labelled joints, so a sample with more
+    labelled joints weighs more, as in AlphaPose.
+
+    Parameters
+    ----------
+    symmetric : bool, default True
+        AlphaPose's "symmetric integral" gradient: the forward value is the
+        plain soft-argmax, but the gradient of a coordinate with respect to the
+        marginal probability of cell ``k`` is ``amplitude / w`` times ``-1``
+        left of the current estimate and ``+1`` from it on, instead of the
+        cell position. ``False`` back-propagates the plain expectation.
+    amplitude : float, default 2.0
+        The symmetric-integral gradient magnitude (AlphaPose's ``AMPLITUDE``).
+    weight : float, default 1.0
+        Global scale of the loss.
+    batch_axis : int, default 0
+        Must be 0.
+
+    Inputs
+    ------
+    pred : NDArray or Symbol
+        ``(N, J, h, w)`` logits.
+    target : NDArray or Symbol
+        ``(N, J, 2)`` normalised coordinates.
+    target_weight : NDArray or Symbol, optional
+        ``(N, J, 2)`` (or ``(N, J, 1)``) per-coordinate weights; ``None``
+        weighs every joint 1.
+
+    Outputs
+    -------
+    loss : NDArray or Symbol
+        ``(N,)`` per-sample loss.
+    """
+
+    def __init__(self, symmetric=True, amplitude=2.0, weight=1.0, batch_axis=0, **kwargs):
+        if batch_axis != 0:
+            raise ValueError("IntegralL1Loss expects samples on axis 0 and joints on axis 1")
+        super().__init__(weight, batch_axis, **kwargs)
+        self._symmetric = bool(symmetric)
+        self._amplitude = float(amplitude)
+
+    def hybrid_forward(self, F, pred, target, target_weight=None):
+        coords = soft_argmax(F, pred, self._symmetric, self._amplitude)
+        loss = F.abs(coords - F.reshape_like(target, coords))
+        if target_weight is not None:
+            loss = F.broadcast_mul(loss, target_weight)
+        loss = F.sum(loss, axis=self._batch_axis, exclude=True)
+        return loss * self._weight if self._weight != 1 else loss
+
+
+_LOSSES = {"weighted_l2": WeightedL2Loss, "l2": WeightedL2Loss, "ohkm": OHKMLoss,
+           "integral_l1": IntegralL1Loss}
+
+
+def get_loss(name, **kwargs):
+    """Build a loss by name; a :class:`~mxnet.gluon.loss.Loss` instance passes through.
+
+    Parameters
+    ----------
+    name : str or Loss
+        ``'weighted_l2'`` (alias ``'l2'``) -> :class:`WeightedL2Loss`,
+        ``'ohkm'`` -> :class:`OHKMLoss`, ``'integral_l1'`` ->
+        :class:`IntegralL1Loss`.
+    **kwargs
+        Constructor arguments of the loss.
+    """
+    if isinstance(name, Loss):
+        return name
+    try:
+        cls = _LOSSES[str(name).lower()]
+    except KeyError:
+        raise ValueError("unknown loss %r; known: %s" % (name, ", ".join(sorted(_LOSSES)))) \
+            from None
+    return cls(**kwargs)

@@ -16,6 +16,10 @@ Usage::
 
     make quickstart                      # or: python scripts/quickstart.py
     python scripts/quickstart.py --output-dir runs/qs --num-epochs 40
+    # the same recipe for any registered top-down model, or with coordinate regression
+    python scripts/quickstart.py --model mobile_pose_resnet18_v1b --output-dir runs/qs_mobile
+    python scripts/quickstart.py --model alpha_pose_mobilenetv3_large_coco --codec integral \
+        --output-dir runs/qs_light_integral
 
 The recipe (why these values): Adam at 4e-3 with a one-epoch warmup and a
 cosine decay to 0 so the last epochs settle; batch 8, twice the updates of
@@ -115,6 +119,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output-dir", default=os.path.join(ROOT, "runs", "quickstart"),
                         help="where checkpoints, logs, results and drawings go")
+    parser.add_argument("--model", default=MODEL,
+                        help="any registered top-down model (default %s)" % MODEL)
+    parser.add_argument("--codec", default=RECIPE["codec"],
+                        choices=("msra", "unbiased", "integral"),
+                        help="targets and decoding: Gaussian heatmaps (msra, unbiased) or "
+                             "integral regression (L1 on soft-argmax coordinates)")
+    parser.add_argument("--input-size", default=RECIPE["input_size"], help="H,W")
+    parser.add_argument("--lr", type=float, default=RECIPE["lr"])
     parser.add_argument("--num-epochs", type=int, default=RECIPE["num_epochs"])
     parser.add_argument("--seed", type=int, default=RECIPE["seed"])
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -126,17 +138,18 @@ def main(argv=None):
     start = time.time()
     out = os.path.abspath(args.output_dir)
     _fresh(out)
-    recipe = dict(RECIPE, num_epochs=args.num_epochs, seed=args.seed, save_dir=out,
+    recipe = dict(RECIPE, model=args.model, codec=args.codec, input_size=args.input_size,
+                  lr=args.lr, num_epochs=args.num_epochs, seed=args.seed, save_dir=out,
                   progress=not args.no_progress)
     cfg = make_config(TRAIN_DEFAULTS, recipe)
     print("quickstart: training %s from scratch on the bundled mini COCO set "
-          "(%s epochs, input %s, codec %s)" % (MODEL, cfg["num_epochs"], cfg["input_size"],
-                                                cfg["codec"]))
+          "(%s epochs, input %s, codec %s)" % (args.model, cfg["num_epochs"],
+                                                cfg["input_size"], cfg["codec"]))
     result = train(cfg)
     train_time = time.time() - start
 
     ecfg = make_config(EVAL_DEFAULTS, {
-        "model": MODEL, "data_dir": "mini", "input_size": cfg["input_size"],
+        "model": args.model, "data_dir": "mini", "input_size": cfg["input_size"],
         "sigma": cfg["sigma"], "codec": cfg["codec"], "params_file": result.params_file,
         "flip_test": False, "num_data_workers": 0, "batch_size": 32, "output_dir": out,
         "progress": not args.no_progress})

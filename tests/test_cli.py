@@ -110,7 +110,7 @@ def test_eval_flip_unbiased_and_detector_boxes(weights, tmp_path, capsys):
 
 
 def test_oracle_reproduces_the_codec_oracle(tmp_path, capsys):
-    from gluonpose.codecs.oracle import oracle_ap
+    from gluonpose.utils.oracle import oracle_ap
     out = _eval(capsys, "--oracle", "--input-size", "128,96", "--sigma", "1",
                 "--output-dir", str(tmp_path))
     ref = oracle_ap(mini_coco(), "msra", image_size=(128, 96), sigma=1)

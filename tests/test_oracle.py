@@ -23,7 +23,7 @@ from gluoncv.model_zoo.simple_pose.pose_target import SimplePoseGaussianTargetGe
 from gluoncv.utils.metrics.coco_keypoints import COCOKeyPointsMetric
 
 from gluonpose.codecs import MSRAHeatmap, UnbiasedHeatmap
-from gluonpose.codecs.oracle import STAT_NAMES, main, oracle_ap
+from gluonpose.utils.oracle import STAT_NAMES, main, oracle_ap
 from gluonpose.data import MINI_COCO_SPLIT, mini_coco, mini_coco_root
 
 

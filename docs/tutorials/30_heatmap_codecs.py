@@ -192,12 +192,12 @@ print("flip_merge (average), shift=True: mean x error %+.2f px" % dx[keep].mean(
 # The oracle AP
 # -------------
 #
-# How much accuracy does the representation itself cost? :func:`gluonpose.codecs.oracle_ap` feeds every
+# How much accuracy does the representation itself cost? :func:`gluonpose.utils.oracle.oracle_ap` feeds every
 # ground-truth instance through the codec -- crop, encode, decode, map back to the image -- and scores the
 # result with pycocotools' ``COCOeval`` like a network's predictions. A perfect network trained on these
 # targets cannot do better. Every result prints its protocol.
 
-from gluonpose.codecs import oracle_ap  # noqa: E402
+from gluonpose.utils.oracle import oracle_ap  # noqa: E402
 
 table = {}
 for size in [(128, 96), (256, 192)]:
@@ -223,5 +223,5 @@ plt.tight_layout()
 # ground-truth boxes, no flip test, OKS AP by ``COCOeval`` with the COCO person sigmas. They are ceilings
 # of the codecs, not the AP of any model. At 128x96 a heatmap pixel covers 4 input pixels of a small crop, so
 # MSRA's rounding costs far more there; this is why the quickstart's 128x96 model uses the unbiased codec.
-# ``python -m gluonpose.codecs.oracle`` and ``gluonpose eval --oracle`` print the same numbers from the
+# ``python -m gluonpose.utils.oracle`` and ``gluonpose eval --oracle`` print the same numbers from the
 # command line.

@@ -3,25 +3,35 @@
 * :class:`MSRAHeatmap` — GluonCV's Gaussian targets and ``get_final_preds``
   decoding (bit-compatible), vectorised;
 * :class:`UnbiasedHeatmap` — sub-pixel targets with DARK decoding;
+* :class:`IntegralRegression` — normalised coordinate targets with
+  sigmoid soft-argmax decoding (AlphaPose's integral regression; trained with
+  :class:`gluonpose.loss.IntegralL1Loss`);
 * :func:`flip_heatmaps` / :func:`flip_merge` — flip test;
-* :func:`~gluonpose.codecs.oracle.oracle_ap` — the AP a perfect network would
-  reach through a codec (encode ground truth, decode, score with COCOeval).
+* :mod:`~gluonpose.codecs.geometry` — the crop geometry (centre/scale, affine,
+  flip permutation) the codecs and the data transforms share.
+
+The codecs are the lowest layer: they import nothing else from gluonpose. The
+oracle AP of a codec (an evaluation on a dataset) is
+:func:`gluonpose.utils.oracle.oracle_ap`.
 
 All sizes are ``(H, W)``.
 """
 from .base import HeatmapCodec, argmax_2d
 from .flip import flip_heatmaps, flip_merge
+from .integral import IntegralRegression
 from .msra import MSRAHeatmap
 from .unbiased import UnbiasedHeatmap
 
-__all__ = ["HeatmapCodec", "MSRAHeatmap", "UnbiasedHeatmap", "flip_heatmaps", "flip_merge",
-           "argmax_2d", "get_codec", "oracle_ap"]
+__all__ = ["HeatmapCodec", "MSRAHeatmap", "UnbiasedHeatmap", "IntegralRegression",
+           "flip_heatmaps", "flip_merge", "argmax_2d", "get_codec"]
 
-_CODECS = {"msra": MSRAHeatmap, "unbiased": UnbiasedHeatmap, "dark": UnbiasedHeatmap}
+_CODECS = {"msra": MSRAHeatmap, "unbiased": UnbiasedHeatmap, "dark": UnbiasedHeatmap,
+           "integral": IntegralRegression}
 
 
 def get_codec(name, **kwargs):
-    """Build a codec by name (``'msra'``, ``'unbiased'``/``'dark'``); instances pass through."""
+    """Build a codec by name (``'msra'``, ``'unbiased'``/``'dark'``, ``'integral'``);
+    instances pass through."""
     if isinstance(name, HeatmapCodec):
         return name
     try:
@@ -30,9 +40,3 @@ def get_codec(name, **kwargs):
         raise ValueError("unknown codec %r; known: %s" % (name, ", ".join(sorted(_CODECS)))) \
             from None
     return cls(**kwargs)
-
-
-def oracle_ap(*args, **kwargs):
-    """See :func:`gluonpose.codecs.oracle.oracle_ap` (imported lazily: it needs pycocotools)."""
-    from .oracle import oracle_ap as _oracle_ap
-    return _oracle_ap(*args, **kwargs)

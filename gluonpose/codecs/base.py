@@ -17,8 +17,7 @@ stands for input coordinate ``k * stride``; there is no half-pixel offset.
 """
 import numpy as np
 
-from ..data.transforms.pose import _ndarray_view, affine_transform_points, \
-    get_affine_transform_batch
+from .geometry import _ndarray_view, affine_transform_points, get_affine_transform_batch
 
 __all__ = ["HeatmapCodec", "to_numpy", "argmax_2d"]
 
@@ -85,6 +84,12 @@ class HeatmapCodec:
 
     #: short codec name used in protocol records
     name = "heatmap"
+    #: what ``encode`` produces (``'heatmap'`` maps or ``'coordinate'`` pairs);
+    #: the engine picks the training metric from it
+    target_type = "heatmap"
+    #: name of the loss (:func:`gluonpose.loss.get_loss`) the engine trains
+    #: this codec's targets with unless a spec names another
+    default_loss = "weighted_l2"
 
     def __init__(self, image_size=(256, 192), heatmap_size=None, sigma=2):
         self.image_size = (int(image_size[0]), int(image_size[1]))

@@ -24,7 +24,7 @@ flips a view and swaps channels in place).
 """
 import numpy as np
 
-from ..data.transforms.pose import _flip_perm
+from .geometry import _flip_perm
 
 __all__ = ["flip_heatmaps", "flip_merge"]
 

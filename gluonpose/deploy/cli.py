@@ -24,7 +24,8 @@ def add_export_options(parser):
     p.add_argument("--params", default=None,
                    help="trained weights (.params or a checkpoint's .ckpt.json); default: the "
                         "published weights of --model")
-    p.add_argument("--input-size", default="256,192", help="network input H,W (default 256,192)")
+    p.add_argument("--input-size", default=None,
+                   help="network input H,W (default: the model's, e.g. 256,192)")
     p.add_argument("--format", dest="export_format", choices=("onnx", "symbol"), default="onnx",
                    help="onnx (model.onnx) or symbol (MXNet model-symbol.json + "
                         "model-0000.params) (default onnx)")
@@ -36,9 +37,12 @@ def add_export_options(parser):
                    help="target sigma in heatmap pixels (default 2; GluonCV used 1 at 128x96)")
     p.add_argument("--num-joints", type=int, default=None,
                    help="joints of the model (default: the schema's)")
-    p.add_argument("--schema", default="coco", help="keypoint schema name (default coco)")
-    p.add_argument("--mean", default=EVAL_DEFAULTS["mean"], help="normalisation mean")
-    p.add_argument("--std", default=EVAL_DEFAULTS["std"], help="normalisation std")
+    p.add_argument("--schema", default=None,
+                   help="keypoint schema name (default: the model's, e.g. coco)")
+    p.add_argument("--mean", default=EVAL_DEFAULTS["mean"],
+                   help="normalisation mean (default: the model's)")
+    p.add_argument("--std", default=EVAL_DEFAULTS["std"],
+                   help="normalisation std (default: the model's)")
     p.add_argument("--fixed-batch", type=int, default=None,
                    help="ONNX: fix the batch axis to N (default: dynamic batch)")
     g = p.add_argument_group("INT8 (MXNet oneDNN, CPU; --format symbol)")
@@ -82,10 +86,11 @@ def _load_net(model, params, num_joints):
 def cmd_export(args):
     """Run ``gluonpose export`` with parsed ``args``; returns the exit status."""
     from ..data.schema import get_schema
-    from ..engine.config import parse_floats, parse_size
+    from ..engine.config import model_spec, parse_floats, parse_size
     from .export import _check_input_size, deploy_config, write_deployment
 
-    size = _check_input_size(parse_size(args.input_size))
+    spec = model_spec(args.model)
+    size = _check_input_size(parse_size(args.input_size or "%d,%d" % spec.input_size), spec)
     if args.int8 and args.export_format == "onnx":
         raise ValueError("--int8: INT8 runs on MXNet's oneDNN kernels and is exported as "
                          "--format symbol (ONNX export is FP32)")
@@ -93,9 +98,9 @@ def cmd_export(args):
         raise ValueError("--report compares INT8 with FP32; add --int8")
     if args.fixed_batch is not None and args.fixed_batch < 1:
         raise ValueError("--fixed-batch must be >= 1, got %d" % args.fixed_batch)
-    mean = parse_floats(args.mean, 3, "--mean")
-    std = parse_floats(args.std, 3, "--std")
-    schema = get_schema(args.schema)
+    mean = spec.mean if args.mean is None else parse_floats(args.mean, 3, "--mean")
+    std = spec.std if args.std is None else parse_floats(args.std, 3, "--std")
+    schema = get_schema(args.schema or spec.schema)
     num_joints = args.num_joints or schema.num_joints
     if num_joints != schema.num_joints:
         raise ValueError("--num-joints %d, but schema %s has %d joints"
@@ -132,7 +137,7 @@ def cmd_export(args):
                 __import__("mxnet").__version__,
                 ", ".join("%s x%d" % kv for kv in summary["fp32"].items())))
     config = deploy_config(args.model, size, args.codec, sigma, schema, mean, std, fmt,
-                           dynamic_batch=args.fixed_batch is None, extra=extra)
+                           dynamic_batch=args.fixed_batch is None, extra=extra, spec=spec)
     written = write_deployment(net, out, config, dynamic_batch=args.fixed_batch is None,
                                batch_size=args.fixed_batch or 1, quantized_net=qnet,
                                overwrite=args.overwrite)

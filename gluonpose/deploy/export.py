@@ -50,15 +50,35 @@ INPUT_NAME = "data"
 OUTPUT_NAME = "heatmaps"
 
 
-def _check_input_size(input_size):
+def _check_input_size(input_size, spec=None):
+    """``(H, W)`` ints allowed by the model's spec (default: the stride-32 top-down one)."""
+    from ..model_zoo.model_zoo import DEFAULT_SPEC
     try:
         h, w = (int(v) for v in input_size)
     except (TypeError, ValueError):
         raise ValueError("input size must be two integers H,W, got %r" % (input_size,)) from None
-    if h <= 0 or w <= 0 or h % 32 or w % 32:
-        # the ResNet trunk has stride 32: other sizes change the heatmap stride
-        raise ValueError("input size %dx%d: H and W must be positive multiples of 32" % (h, w))
-    return h, w
+    # the trunk's total stride: other sizes would change the heatmap stride
+    return (spec or DEFAULT_SPEC).check_input_size((h, w))
+
+
+class _DecodedOutput(mx.gluon.HybridBlock):
+    """A multi-output network seen through its decoded output only (for export)."""
+
+    def __init__(self, net, spec):
+        super().__init__(prefix="")
+        self._spec = spec
+        with self.name_scope():
+            self.net = net
+
+    def hybrid_forward(self, F, x):
+        return self._spec.decoded(self.net(x))
+
+
+def exportable(net):
+    """``net``, or a wrapper returning only the decoded output of a multi-output net."""
+    from ..model_zoo import spec_of
+    spec = spec_of(net)
+    return _DecodedOutput(net, spec) if spec.multi_output else net
 
 
 def export_symbol(net, prefix, input_size, batch_size=1):
@@ -79,8 +99,10 @@ def export_symbol(net, prefix, input_size, batch_size=1):
     -------
     symbol_file, params_file : str
     """
-    h, w = _check_input_size(input_size)
+    from ..model_zoo import spec_of
+    h, w = _check_input_size(input_size, spec_of(net))
     ctx = next(iter(net.collect_params().values())).list_ctx()[0]
+    net = exportable(net)
     net.hybridize()
     net(mx.nd.zeros((batch_size, 3, h, w), ctx=ctx)).wait_to_read()
     net.export(prefix, epoch=0)
@@ -167,7 +189,8 @@ def export_onnx(net, path, input_size, dynamic_batch=True, batch_size=1, opset=O
         ``path``.
     """
     from ..utils.atomic import atomic_path
-    size = _check_input_size(input_size)
+    from ..model_zoo import spec_of
+    size = _check_input_size(input_size, spec_of(net))
     with tempfile.TemporaryDirectory(prefix="gluonpose-onnx-") as tmp:
         prefix = os.path.join(tmp, "net")
         export_symbol(net, prefix, size, batch_size)
@@ -190,7 +213,7 @@ def _sha1(path):
 
 
 def deploy_config(model, input_size, codec, sigma, schema, mean, std, fmt, blur_size=None,
-                  dynamic_batch=True, extra=None):
+                  dynamic_batch=True, extra=None, spec=None):
     """The ``deploy.json`` content of an export.
 
     Parameters
@@ -213,13 +236,23 @@ def deploy_config(model, input_size, codec, sigma, schema, mean, std, fmt, blur_
     dynamic_batch : bool
     extra : dict, optional
         More entries (e.g. the INT8 calibration record).
+    spec : TopDownSpec, optional
+        The model's contract (heatmap stride, allowed sizes); default the
+        registered spec of ``model``.
 
     Returns
     -------
     collections.OrderedDict
     """
-    from .. import __version__
-    h, w = _check_input_size(input_size)
+    from .._version import __version__
+    from ..model_zoo import get_model_spec
+    from ..model_zoo.model_zoo import DEFAULT_SPEC
+    if spec is None:
+        try:
+            spec = get_model_spec(model) or DEFAULT_SPEC
+        except ValueError:          # a name outside the zoo (a custom network)
+            spec = DEFAULT_SPEC
+    h, w = _check_input_size(input_size, spec)
     codec = "unbiased" if str(codec).lower() == "dark" else str(codec).lower()
     if codec not in ("msra", "unbiased"):
         raise ValueError("unknown codec %r (msra, unbiased)" % (codec,))
@@ -229,7 +262,7 @@ def deploy_config(model, input_size, codec, sigma, schema, mean, std, fmt, blur_
     cfg["input_name"] = INPUT_NAME
     cfg["output_name"] = OUTPUT_NAME
     cfg["input_size"] = [h, w]
-    cfg["heatmap_size"] = [h // 4, w // 4]
+    cfg["heatmap_size"] = list(spec.heatmap_size((h, w)))
     cfg["dynamic_batch"] = bool(dynamic_batch)
     cfg["color"] = "RGB"
     cfg["mean"] = [float(v) for v in mean]

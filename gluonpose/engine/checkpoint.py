@@ -230,7 +230,7 @@ def save_checkpoint(save_dir, model, net, trainer, epoch, batch, epoch_complete,
             writer(tmp)
             size, sha1 = os.path.getsize(tmp), _sha1(tmp)
         files[kind] = {"name": os.path.basename(path), "bytes": size, "sha1": sha1}
-    from .. import __version__
+    from .._version import __version__
     meta = {
         "format": FORMAT,
         "model": model,

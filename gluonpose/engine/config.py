@@ -11,6 +11,7 @@ import os
 import mxnet as mx
 
 __all__ = ["TRAIN_DEFAULTS", "EVAL_DEFAULTS", "RESULT_KEYS", "parse_size", "parse_floats", "plain_number",
+           "model_spec", "apply_spec_defaults",
            "parse_ints", "parse_contexts", "context_names", "make_config", "resolve_data",
            "DEAD_FLAGS"]
 
@@ -34,10 +35,10 @@ TRAIN_DEFAULTS = {
     "lr_decay_epoch": "40,60",
     "warmup_epochs": 0,
     "mode": None,                   # 'hybrid' hybridizes (static_alloc, static_shape)
-    "input_size": "256,192",        # H,W
+    "input_size": None,             # H,W; None: the model spec's (256,192 for simple_pose)
     "sigma": 2.0,
-    "mean": "0.485,0.456,0.406",
-    "std": "0.229,0.224,0.225",
+    "mean": None,                   # None: the model spec's (ImageNet's for GluonCV's nets)
+    "std": None,
     "use_pretrained": False,
     "use_pretrained_base": False,
     "save_frequency": 1,
@@ -75,10 +76,10 @@ EVAL_DEFAULTS = {
     "dtype": "float32",
     "num_gpus": 0,
     "num_data_workers": 4,
-    "input_size": "256,192",
+    "input_size": None,             # None: the model spec's
     "sigma": 2.0,                   # codec sigma (oracle encoding; unbiased decoding blur)
-    "mean": "0.485,0.456,0.406",
-    "std": "0.229,0.224,0.225",
+    "mean": None,                   # None: the model spec's
+    "std": None,
     "params_file": None,
     "use_pretrained": False,
     "flip_test": False,
@@ -92,6 +93,7 @@ EVAL_DEFAULTS = {
     "det_file": None,
     "det_score_thresh": 0.0,
     "oks_nms": None,
+    "pose_nms": None,               # none | oks | soft-oks | parametric (None: by oks_nms)
     "oracle": False,
     "output_dir": ".",
     "save_prefix": "coco_keypoints",
@@ -116,6 +118,39 @@ RESULT_KEYS = ("model", "num_joints", "split", "batch_size", "dtype", "num_epoch
                "random_flip", "half_body_prob", "max_samples", "load_params")
 
 BUNDLED_ALIASES = ("mini", "bundled", "coco_mini")
+
+
+def model_spec(name):
+    """The spec of model ``name`` (the default top-down contract if it has none).
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not registered (the zoo's message names close matches).
+    """
+    from ..model_zoo import get_model_spec
+    from ..model_zoo.model_zoo import DEFAULT_SPEC
+    return get_model_spec(name) or DEFAULT_SPEC
+
+
+def apply_spec_defaults(cfg, spec):
+    """Fill the options left at ``None`` from the model's spec, in place.
+
+    ``input_size``, ``mean`` and ``std`` default to what the model was
+    designed (and GluonCV published it) for, so ``--model alpha_pose_...``
+    runs at 320x256 with AlphaPose's normalisation without more flags. The
+    filled values are plain strings, as if given on the command line, so the
+    checkpoint manifest records what the run used.
+    """
+    if cfg.get("input_size") in (None, ""):
+        cfg["input_size"] = "%d,%d" % spec.input_size
+    if cfg.get("mean") in (None, ""):
+        cfg["mean"] = ",".join("%g" % v for v in spec.mean)
+    if cfg.get("std") in (None, ""):
+        cfg["std"] = ",".join("%g" % v for v in spec.std)
+    if "sigma" in cfg and cfg.get("sigma") in (None, "") and spec.sigma is not None:
+        cfg["sigma"] = spec.sigma
+    return cfg
 
 
 def make_config(defaults, overrides=None, base=None):

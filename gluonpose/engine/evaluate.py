@@ -18,8 +18,8 @@ import numpy as np
 from mxnet import gluon
 
 from ..utils.atomic import write_json
-from .config import (EVAL_DEFAULTS, parse_contexts, parse_floats, parse_size, plain_number,
-                     resolve_data)
+from .config import (EVAL_DEFAULTS, apply_spec_defaults, model_spec, parse_contexts,
+                     parse_floats, parse_size, plain_number, resolve_data)
 from .data import SubsetDataset
 
 __all__ = ["evaluate", "EvalResult", "predict_dataset"]
@@ -99,7 +99,7 @@ def _val_batchify(items):
 
 def predict_dataset(net, dataset, ctxs, image_size, mean, std, codec, flip_test=False,
                     flip_index=None, batch_size=32, num_workers=0, dtype="float32",
-                    progress=True, desc="eval"):
+                    progress=True, desc="eval", spec=None):
     """Run a top-down network over every box of a keypoint dataset.
 
     Parameters
@@ -124,11 +124,18 @@ def predict_dataset(net, dataset, ctxs, image_size, mean, std, codec, flip_test=
     dtype : str
     progress : bool
         Show a tqdm bar.
+    desc : str
+        Label of the progress bar.
+    spec : TopDownSpec, optional
+        Which output of the network to decode (default: the network's own
+        spec, see :func:`gluonpose.model_zoo.spec_of`).
 
     Returns
     -------
     coords, maxvals, scores, image_ids, centers, scales : numpy.ndarray
     """
+    from ..model_zoo import spec_of
+    spec = spec or spec_of(net)
     from tqdm import tqdm
     from ..codecs import flip_merge
     from ..data.transforms.presets.simple_pose import SimplePoseDefaultValTransform
@@ -146,9 +153,10 @@ def predict_dataset(net, dataset, ctxs, image_size, mean, std, codec, flip_test=
         heat = []
         for x in parts:
             x = x.astype(dtype, copy=False)
-            hm = net(x)
+            hm = spec.decoded(net(x))
             if flip_test:
-                hm = flip_merge(hm, net(mx.nd.flip(x, axis=3)), flip_index, shift=True)
+                hm = flip_merge(hm, spec.decoded(net(mx.nd.flip(x, axis=3))), flip_index,
+                                shift=True)
             heat.append(hm.astype("float32").as_in_context(mx.cpu()))
         heat = mx.nd.concat(*heat, dim=0) if len(heat) > 1 else heat[0]
         coords, maxvals = codec.decode(heat, center, scale)
@@ -197,14 +205,24 @@ def evaluate(cfg, net=None, echo=print):
     EvalResult
     """
     from ..codecs import get_codec
+    from ..model_zoo import spec_of
     from ..utils.metrics import COCOKeyPointsMetric
+    cfg = dict(cfg)
+    model = cfg.get("model")
+    if net is not None:
+        spec = spec_of(net, model)
+    else:
+        spec = model_spec(model) if model else model_spec("simple_pose_resnet18_v1b")
+    apply_spec_defaults(cfg, spec)
     image_size = parse_size(cfg["input_size"])
     root, split = resolve_data(cfg["data_dir"], cfg["split"], EVAL_DEFAULTS["split"])
     split_name = "%s/%s" % (os.path.basename(os.path.normpath(root)), split)
     out_dir = os.path.abspath(os.path.expanduser(cfg.get("output_dir") or "."))
     os.makedirs(out_dir, exist_ok=True)
     prefix = os.path.join(out_dir, cfg.get("save_prefix") or "coco_keypoints")
-    codec = get_codec(cfg["codec"], image_size=image_size, sigma=plain_number(cfg["sigma"]))
+    heatmap_size = spec.heatmap_size(image_size) if not cfg.get("oracle") else None
+    codec = get_codec(cfg["codec"], image_size=image_size, heatmap_size=heatmap_size,
+                      sigma=plain_number(cfg["sigma"]))
 
     if cfg.get("oracle"):
         return _oracle(cfg, root, split, split_name, codec, image_size, prefix, echo)
@@ -217,7 +235,6 @@ def evaluate(cfg, net=None, echo=print):
     if cfg.get("num_joints") and int(cfg["num_joints"]) != schema.num_joints:
         raise ValueError("--num-joints %s, but the dataset has %d joints"
                          % (cfg["num_joints"], schema.num_joints))
-    model = cfg.get("model")
     if net is None:
         if not model:
             raise ValueError("--model is required, e.g. --model simple_pose_resnet18_v1b")
@@ -237,15 +254,19 @@ def evaluate(cfg, net=None, echo=print):
     metric = COCOKeyPointsMetric(
         dataset, prefix, in_vis_thresh=float(cfg["score_threshold"]),
         data_shape=tuple(image_size), oks_nms=cfg.get("oks_nms"), schema=schema,
+        pose_nms=cfg.get("pose_nms"),
         protocol=_protocol(cfg, split_name, codec, image_size, model, weights, sha1))
     coords, maxvals, scores, ids, centers, scales = predict_dataset(
         net, dataset, ctxs, image_size, mean, std, codec, flip_test=bool(cfg.get("flip_test")),
         flip_index=schema.flip_index, batch_size=int(cfg["batch_size"]),
         num_workers=int(cfg["num_data_workers"]), dtype=cfg["dtype"],
-        progress=bool(cfg.get("progress", True)))
+        progress=bool(cfg.get("progress", True)), spec=spec)
     # crop-box area for OKS-NMS (the unscaled box: scale / 1.25)
     area = np.prod(scales.astype(np.float64) / 1.25, axis=1)
-    metric.update(coords, maxvals, scores, ids, area=area)
+    # the person boxes (GT or detector) size parametric pose NMS's radii, as in AlphaPose
+    person_boxes = np.array([r["bbox"] for r in dataset.records], np.float64).reshape(-1, 4) \
+        if hasattr(dataset, "records") and len(dataset.records) == len(area) else None
+    metric.update(coords, maxvals, scores, ids, area=area, boxes=person_boxes)
     quiet = contextlib.nullcontext() if cfg.get("verbose") else \
         contextlib.redirect_stdout(io.StringIO())
     with quiet:
@@ -260,7 +281,7 @@ def evaluate(cfg, net=None, echo=print):
 
 def _oracle(cfg, root, split, split_name, codec, image_size, prefix, echo):
     """AP of ground truth encoded and decoded by the codec (no network)."""
-    from ..codecs.oracle import oracle_ap
+    from ..utils.oracle import oracle_ap
     from ..data.mscoco import COCOKeyPoints
     if cfg.get("det_file"):
         raise ValueError("--oracle scores ground-truth joints in ground-truth boxes; it does "

@@ -45,19 +45,17 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
-from ..loss import WeightedL2Loss
 from ..utils.lr_scheduler import LRScheduler, LRSequential
-from ..utils.metrics import HeatmapAccuracy
 from . import checkpoint as ckpt_mod
-from .config import RESULT_KEYS, TRAIN_DEFAULTS, context_names, parse_contexts, \
-    parse_floats, parse_ints, parse_size, plain_number, resolve_data
+from .config import RESULT_KEYS, TRAIN_DEFAULTS, apply_spec_defaults, context_names, \
+    model_spec, parse_contexts, parse_floats, parse_ints, parse_size, plain_number, resolve_data
 from .data import EpochBatchSampler, InMemoryDataset, KeyedTransformDataset, SampleRNG, \
     SubsetDataset
 from .records import TrainingLog, make_logger
 from .signals import GracefulStop
 
 __all__ = ["train", "resume_config", "TrainResult", "build_lr_scheduler", "derive_seed",
-           "build_net", "forward_backward", "check_heatmap_size"]
+           "build_net", "forward_backward", "check_heatmap_size", "check_output_sizes"]
 
 
 def derive_seed(*key):
@@ -148,24 +146,57 @@ def build_net(cfg, ctxs, num_joints):
     return net
 
 
-def check_heatmap_size(net, ctx, image_size, dtype="float32"):
-    """The network's heatmap size for ``image_size``; it must be a quarter of the input.
+def check_output_sizes(net, spec, ctx, image_size, dtype="float32"):
+    """The heatmap size of every supervised output for ``image_size`` (they must agree).
+
+    Parameters
+    ----------
+    net : HybridBlock
+        Initialised on ``ctx``.
+    spec : TopDownSpec
+        The model's contract: stride, size multiple, supervised outputs.
+    ctx : Context
+    image_size : tuple of int
+        ``(H, W)``.
+    dtype : str
+
+    Returns
+    -------
+    tuple of int
+        ``(h, w)`` = input size / the spec's stride.
 
     Raises
     ------
     ValueError
-        The input size does not give ``(H/4, W/4)`` heatmaps (not a multiple of
-        32 for the ResNet models), so GluonCV-style targets would not match.
+        The input size is not a multiple the model allows, or an output's
+        size differs from ``input / stride`` (targets would not match).
     """
+    want = spec.heatmap_size(image_size)            # checks the size multiple
     h, w = image_size
     out = net(mx.nd.zeros((1, 3, h, w), ctx=ctx, dtype=dtype))
-    got = tuple(out.shape[2:])
-    want = (h // 4, w // 4)
-    if got != want or h % 4 or w % 4:
-        raise ValueError("--input-size %d,%d: the network predicts %dx%d heatmaps, the "
-                         "targets would be %dx%d (input / 4); use H and W that are multiples "
-                         "of 32, e.g. 256,192 or 128,96" % (h, w, got[0], got[1], *want))
-    return got
+    for o, arr in zip(spec.outputs, spec.supervised(out)):
+        got = tuple(arr.shape[2:])
+        if got != want:
+            raise ValueError("--input-size %d,%d: output %r of the network is %dx%d, the "
+                             "targets would be %dx%d (input / %d); use H and W that are "
+                             "multiples of %d" % (h, w, o.name, got[0], got[1], want[0],
+                                                  want[1], spec.stride, spec.size_multiple))
+    return want
+
+
+def check_heatmap_size(net, ctx, image_size, dtype="float32"):
+    """:func:`check_output_sizes` with the network's own spec (kept for callers)."""
+    from ..model_zoo import spec_of
+    return check_output_sizes(net, spec_of(net), ctx, image_size, dtype)
+
+
+def _split(arrays, ctxs):
+    """``split_and_load`` of one array, or of each array of a list (per device lists)."""
+    if isinstance(arrays, (list, tuple)):
+        parts = [gluon.utils.split_and_load(a, ctxs, batch_axis=0, even_split=False)
+                 for a in arrays]
+        return [list(p) for p in zip(*parts)]
+    return gluon.utils.split_and_load(arrays, ctxs, batch_axis=0, even_split=False)
 
 
 def forward_backward(net, loss_fn, batch, ctxs, dtype="float32"):
@@ -174,10 +205,13 @@ def forward_backward(net, loss_fn, batch, ctxs, dtype="float32"):
     Parameters
     ----------
     net : HybridBlock
-    loss_fn : Loss
-        Called as ``loss_fn(pred, target, weight)`` per device, in float32.
+    loss_fn : Supervision or Loss
+        A :class:`~gluonpose.engine.supervision.Supervision` (the spec's
+        outputs, losses and weights), or a plain Gluon loss called as
+        ``loss_fn(pred, target, weight)`` on a single-output network.
     batch : sequence
-        ``(data, target, weight, ...)`` stacked over the whole batch.
+        ``(data, target, weight, ...)`` stacked over the whole batch; with
+        several supervised outputs ``target`` and ``weight`` are lists.
     ctxs : list of Context
         The batch is split along axis 0 (``gluon.utils.split_and_load``).
     dtype : str
@@ -185,18 +219,26 @@ def forward_backward(net, loss_fn, batch, ctxs, dtype="float32"):
 
     Returns
     -------
-    targets, outputs, losses : list of NDArray
-        Per device.
+    targets, outputs, losses : list
+        Per device: targets, network outputs and the total loss ``(n,)``.
+    terms : list of list of NDArray
+        Per device, the loss of every supervised output (before weighting).
     """
-    data = gluon.utils.split_and_load(batch[0], ctxs, batch_axis=0, even_split=False)
-    target = gluon.utils.split_and_load(batch[1], ctxs, batch_axis=0, even_split=False)
-    weight = gluon.utils.split_and_load(batch[2], ctxs, batch_axis=0, even_split=False)
+    data = _split(batch[0], ctxs)
+    target = _split(batch[1], ctxs)
+    weight = _split(batch[2], ctxs)
+    from .supervision import Supervision
     with autograd.record():
         outputs = [net(x.astype(dtype, copy=False)) for x in data]
-        losses = [loss_fn(o.astype("float32", copy=False), t, w)
-                  for o, t, w in zip(outputs, target, weight)]
+        if isinstance(loss_fn, Supervision):
+            pairs = [loss_fn.loss(o, t, w) for o, t, w in zip(outputs, target, weight)]
+        else:
+            pairs = [(loss_fn(o.astype("float32", copy=False), t, w),) * 2
+                     for o, t, w in zip(outputs, target, weight)]
+        losses = [p[0] for p in pairs]
     autograd.backward(losses)
-    return target, outputs, losses
+    terms = [p[1] if isinstance(p[1], list) else [p[1]] for p in pairs]
+    return target, outputs, losses, terms
 
 
 # ----------------------------------------------------------------------------- engine
@@ -207,6 +249,8 @@ class _EpochStats:
     def __init__(self, state=None):
         state = state or {}
         self.loss_sum = float(state.get("loss_sum", 0.0))
+        # per supervised output (multi-stage models); empty for a single output
+        self.term_sums = [float(v) for v in state.get("term_sums", [])]
         self.samples = int(state.get("samples", 0))
         self.acc_sum = float(state.get("acc_sum", 0.0))
         self.acc_num = int(state.get("acc_num", 0))
@@ -214,7 +258,7 @@ class _EpochStats:
 
     def to_dict(self):
         return {"loss_sum": self.loss_sum, "samples": self.samples, "acc_sum": self.acc_sum,
-                "acc_num": self.acc_num, "time": self.time}
+                "acc_num": self.acc_num, "time": self.time, "term_sums": list(self.term_sums)}
 
     @property
     def loss(self):
@@ -257,9 +301,11 @@ class _Engine:
         cfg = self.cfg
         if not cfg.get("model"):
             raise ValueError("--model is required, e.g. --model simple_pose_resnet18_v1b")
-        from ..model_zoo import get_model, get_model_list
-        if str(cfg["model"]).lower() not in get_model_list():
-            get_model(cfg["model"])        # raises the zoo's error naming close matches
+        self.spec = model_spec(cfg["model"])  # raises the zoo's error naming close matches
+        if self.spec.kind != "top_down":
+            raise ValueError("--model %s is a %s model; this engine trains top-down models"
+                             % (cfg["model"], self.spec.kind))
+        apply_spec_defaults(cfg, self.spec)
         self.ctxs = parse_contexts(cfg.get("ctx"), cfg.get("gpus"), cfg.get("num_gpus"))
         self.image_size = parse_size(cfg["input_size"])
         self.mean = parse_floats(cfg["mean"], 3, "--mean")
@@ -301,8 +347,8 @@ class _Engine:
         np.random.seed(seed)
         mx.random.seed(seed)
         self.net = build_net(cfg, self.ctxs, self.num_joints)
-        self.heatmap_size = check_heatmap_size(self.net, self.ctxs[0], self.image_size,
-                                               cfg["dtype"])
+        self.heatmap_size = check_output_sizes(self.net, self.spec, self.ctxs[0],
+                                               self.image_size, cfg["dtype"])
         if cfg["mode"] == "hybrid":
             self.net.hybridize(static_alloc=True, static_shape=True)
 
@@ -321,8 +367,8 @@ class _Engine:
             else None
         self.trainer = gluon.Trainer(self.net.collect_params(), cfg["optimizer"], opt_params,
                                      kvstore=self.kvstore, update_on_kvstore=update_on_kv)
-        self.loss_fn = WeightedL2Loss()
-        self.metric = HeatmapAccuracy()
+        self.loss_fn = self.supervision
+        self.metric = self.supervision.make_metric()
 
     def _dataset(self):
         cfg = self.cfg
@@ -343,18 +389,20 @@ class _Engine:
         return ds
 
     def _loader(self):
-        from ..codecs import get_codec
         from ..data.transforms.presets.simple_pose import SimplePoseDefaultTrainTransform
+        from .supervision import Supervision
         cfg = self.cfg
         sigma = plain_number(cfg["sigma"])
-        self.codec = get_codec(cfg["codec"], image_size=self.image_size,
-                               heatmap_size=self.heatmap_size, sigma=sigma)
+        self.supervision = Supervision(self.spec, self.image_size, self.heatmap_size,
+                                       codec=cfg["codec"], sigma=sigma)
+        self.codec = self.supervision.codec
         rng = SampleRNG()
         transform = SimplePoseDefaultTrainTransform(
             self.num_joints, None, image_size=self.image_size, heatmap_size=self.heatmap_size,
             sigma=sigma, mean=self.mean, std=self.std, random_flip=bool(cfg["random_flip"]),
             scale_factor=float(cfg["scale_factor"]), rotation_factor=float(cfg["rotation_factor"]),
-            half_body_prob=float(cfg["half_body_prob"]), codec=self.codec, schema=self.schema,
+            half_body_prob=float(cfg["half_body_prob"]), codec=self.supervision.encoder,
+            schema=self.schema,
             rng=rng)
         keyed = KeyedTransformDataset(self.dataset, transform, rng, seed=int(cfg["seed"]))
         sampler = EpochBatchSampler(len(self.dataset), self.total_batch, seed=int(cfg["seed"]),
@@ -443,15 +491,25 @@ class _Engine:
                 tic = time.time()
                 b = batch0
                 for b, batch in enumerate(self.loader, start=batch0):
-                    targets, outputs, losses = forward_backward(
+                    targets, outputs, losses, terms = forward_backward(
                         self.net, self.loss_fn, batch, self.ctxs, cfg["dtype"])
                     self.trainer.step(total * self.shard[1])
                     iteration += 1
                     # the metric's asnumpy() waits for the step; cheap numpy after that
-                    self.metric.update(targets, outputs)
+                    pairs = [self.supervision.metric_pair(o, t) for o, t in zip(outputs, targets)]
+                    self.metric.update([p[0] for p in pairs], [p[1] for p in pairs])
                     # one read (one engine sync) for all devices' losses
-                    stats.loss_sum += float(mx.nd.add_n(*[
-                        l.sum().as_in_context(mx.cpu()) for l in losses]).asscalar())
+                    sums = [mx.nd.add_n(*[l.sum().as_in_context(mx.cpu()) for l in losses])]
+                    if self.supervision.multi:
+                        sums += [mx.nd.add_n(*[dev[k].sum().as_in_context(mx.cpu())
+                                               for dev in terms])
+                                 for k in range(len(self.supervision.names))]
+                    read = mx.nd.stack(*sums).asnumpy().astype(float)
+                    stats.loss_sum += float(read[0])
+                    if self.supervision.multi:
+                        if not stats.term_sums:
+                            stats.term_sums = [0.0] * (len(read) - 1)
+                        stats.term_sums = [a + float(b) for a, b in zip(stats.term_sums, read[1:])]
                     stats.samples += int(batch[0].shape[0])
                     stats.acc_sum, stats.acc_num = self.metric.sum_metric, self.metric.num_inst
                     bar.update(1)
@@ -519,6 +577,13 @@ class _Engine:
             "iterations": iteration,
             "samples": stats.samples,
             "loss": _finite(stats.loss),
+        })
+        for name, value in zip(self.supervision.names if self.supervision.multi else (),
+                               stats.term_sums):
+            # each supervised output's mean loss (before its weight)
+            rec["loss_" + name] = _finite(value / stats.samples if stats.samples else
+                                          float("nan"))
+        rec.update({
             "heatmap_accuracy": _finite(stats.accuracy),
             "lr": float(self.trainer.learning_rate),
             "samples_per_sec": stats.samples / elapsed if elapsed > 0 else None,

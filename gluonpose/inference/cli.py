@@ -42,7 +42,8 @@ def add_predict_options(p, demo=False):
                         "published weights of --model")
     g.add_argument("--pretrained", nargs="?", const=True, default=None, metavar="TAG",
                    help="use the published weights (optionally of an 8-hex hashtag)")
-    g.add_argument("--input-size", default="256,192", help="network input H,W (default 256,192)")
+    g.add_argument("--input-size", default=None,
+                   help="network input H,W (default: the model's, e.g. 256,192)")
     g.add_argument("--codec", default="msra", choices=("msra", "unbiased", "dark"),
                    help="heatmap decoder (default msra)")
     g.add_argument("--sigma", type=float, default=2.0, help="codec sigma (default 2)")
@@ -69,6 +70,10 @@ def add_predict_options(p, demo=False):
                    help="joints above this confidence are drawn and form the pose score")
     g.add_argument("--oks-nms", type=float, default=0.9,
                    help="OKS-NMS threshold (default 0.9); 0 or less disables it")
+    g.add_argument("--pose-nms", default=None,
+                   choices=("none", "oks", "soft-oks", "parametric"),
+                   help="pose NMS: none, oks (threshold --oks-nms), soft-oks, or parametric "
+                        "(AlphaPose's, merges duplicates); default: oks unless --oks-nms <= 0")
     g.add_argument("--output-dir", default="demo_output" if demo else None,
                    help="write annotated images / video here"
                         + (" (default demo_output)" if demo else ""))
@@ -121,6 +126,7 @@ def _predictor(args):
                      det_score_thresh=args.det_score_thresh,
                      keypoint_thresh=args.keypoint_thresh,
                      oks_nms_thresh=args.oks_nms if args.oks_nms > 0 else None,
+                     pose_nms=args.pose_nms,
                      batch_size=args.batch_size, progress=args.progress)
 
 
@@ -205,7 +211,7 @@ def predict_main(args, out=None, err=None):
 
 def demo_main(argv=None, prog="demo.py"):
     """``scripts/demo.py``: ``gluonpose predict`` with GluonCV's demo option names too."""
-    from ..cli import _Parser, _parse, _run
+    from ..utils.cli_common import _Parser, _parse, _run
     parser = _Parser(prog=prog, description="Pose estimation demo: " + __doc__.split("\n\n")[1]
                      .strip())
     add_predict_options(parser, demo=True)

@@ -8,7 +8,7 @@ an array, a folder, a video or a webcam:
 2. **detect**: person boxes from a GluonCV detector, a COCO detection json,
    caller boxes, or the whole image (:mod:`gluonpose.inference.boxes`);
 3. **crop** every box of the frame into one batch (the validation transform's
-   affine, :class:`~gluonpose.inference.crop.BatchCropper`);
+   affine, :class:`~gluonpose.data.transforms.crop.BatchCropper`);
 4. **network**: one forward pass for all people of the frame (the plain and
    the mirrored crops together with ``flip_test``), split into chunks only
    above ``batch_size`` people;
@@ -87,8 +87,9 @@ class Predictor:
         A ``.params`` file (or a checkpoint ``.ckpt.json``) to load.
     ctx : mxnet.Context, optional
         Default ``mx.cpu()``.
-    input_size : tuple of int or str
-        Network input ``(H, W)`` (``'256,192'`` also accepted).
+    input_size : tuple of int or str, optional
+        Network input ``(H, W)`` (``'256,192'`` also accepted); default the
+        model spec's (256x192 for GluonCV's nets, 320x256 for alpha_pose).
     codec : {'msra', 'unbiased'} or HeatmapCodec
         Heatmap decoder.
     sigma : float
@@ -117,12 +118,19 @@ class Predictor:
         ``in_vis_thresh``, 0.2).
     oks_nms_thresh : float or None
         OKS-NMS threshold (0.9, Simple Baselines); ``None`` disables it.
+    pose_nms : {None, 'none', 'oks', 'soft-oks', 'parametric'}
+        Pose NMS per frame (:func:`gluonpose.utils.pose_nms.apply_pose_nms`);
+        ``None``: ``'oks'`` when ``oks_nms_thresh`` is set, else ``'none'``.
+        ``oks_nms_thresh`` is the threshold of ``'oks'`` (0.9 when ``None``).
+        ``'parametric'`` (AlphaPose) merges duplicates and rescores them.
     schema : str or KeypointSchema
-        Keypoint set: flip permutation, OKS sigmas, drawing.
+        Keypoint set: flip permutation, OKS sigmas, drawing (default: the
+        model spec's, COCO-17 for GluonCV's nets).
     batch_size : int
         Most crops per forward pass; frames with more people run in chunks.
-    mean, std : sequence of float
-        Input normalisation (the training defaults).
+    mean, std : sequence of float, optional
+        Input normalisation; default the model spec's (ImageNet's for
+        GluonCV's nets, AlphaPose's mean without std for FastPose).
     hybridize : bool
         Hybridize the network (a ``HybridBlock`` only).
     progress : bool
@@ -149,21 +157,35 @@ class Predictor:
     """
 
     def __init__(self, model="simple_pose_resnet18_v1b", pretrained=None, params_file=None,
-                 ctx=None, input_size=(256, 192), codec="msra", sigma=2, flip_test=False,
+                 ctx=None, input_size=None, codec="msra", sigma=2, flip_test=False,
                  detector=None, det_file=None, ann_file=None, boxes=None, box_format="xyxy",
                  box_thresh=0.5, det_score_thresh=0.0, keypoint_thresh=0.2,
-                 oks_nms_thresh=0.9, schema="coco", batch_size=64,
-                 mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), hybridize=True,
-                 progress=True):
+                 oks_nms_thresh=0.9, schema=None, batch_size=64,
+                 mean=None, std=None, hybridize=True, progress=True, pose_nms=None):
         from ..codecs import get_codec
         from ..engine.config import parse_size
+        from ..model_zoo import spec_of
         self.ctx = ctx or mx.cpu()
+        if schema is None:
+            schema = spec_of(model, model if isinstance(model, str) else None).schema
         self.schema = get_schema(schema)
-        self.input_size = parse_size(input_size, "input_size")
-        self.codec = get_codec(codec, image_size=self.input_size, sigma=sigma)
+        self.net = _load_net(model, pretrained, params_file, self.ctx, self.schema)
+        #: the model's contract: default input size and normalisation, decoded output
+        self.spec = spec_of(self.net, model if isinstance(model, str) else None)
+        self.input_size = parse_size(self.spec.input_size if input_size is None else input_size,
+                                     "input_size")
+        self.codec = get_codec(codec, image_size=self.input_size,
+                               heatmap_size=self.spec.heatmap_size(self.input_size), sigma=sigma)
+        mean = self.spec.mean if mean is None else mean
+        std = self.spec.std if std is None else std
         self.flip_test = bool(flip_test)
         self.keypoint_thresh = float(keypoint_thresh)
         self.oks_nms_thresh = None if oks_nms_thresh is None else float(oks_nms_thresh)
+        from ..utils.pose_nms import POSE_NMS_METHODS
+        if pose_nms is not None and pose_nms not in POSE_NMS_METHODS:
+            raise ValueError("pose_nms must be one of %s, got %r"
+                             % (", ".join(POSE_NMS_METHODS), pose_nms))
+        self.pose_nms = pose_nms or ("oks" if self.oks_nms_thresh is not None else "none")
         if int(batch_size) < 1:
             raise ValueError("batch_size must be >= 1, got %r" % (batch_size,))
         self.batch_size = int(batch_size)
@@ -173,7 +195,6 @@ class Predictor:
                                       ann_file=ann_file, box_format=box_format,
                                       det_score_thresh=det_score_thresh,
                                       box_thresh=box_thresh, ctx=self.ctx)
-        self.net = _load_net(model, pretrained, params_file, self.ctx, self.schema)
         if hybridize and isinstance(self.net, mx.gluon.HybridBlock):
             self.net.hybridize()
         self.model_name = model if isinstance(model, str) else type(model).__name__
@@ -204,11 +225,11 @@ class Predictor:
             x = batch[start:start + self.batch_size]
             n = x.shape[0]
             if self.flip_test:
-                hm = self.net(mx.nd.concat(x, mx.nd.flip(x, axis=3), dim=0))
+                hm = self.spec.decoded(self.net(mx.nd.concat(x, mx.nd.flip(x, axis=3), dim=0)))
                 from ..codecs import flip_merge
                 hm = flip_merge(hm[:n], hm[n:], self.schema.flip_index, shift=True)
             else:
-                hm = self.net(x)
+                hm = self.spec.decoded(self.net(x))
             outs.append(hm.asnumpy())       # waits: the stage time is the real compute
         return outs[0] if len(outs) == 1 else np.concatenate(outs)
 
@@ -238,15 +259,15 @@ class Predictor:
             t4 = clock()
             pose_scores = instance_scores(maxvals, scores, self.keypoint_thresh)
             kpts = np.concatenate([coords, maxvals], axis=2).astype(np.float32)
-            if self.oks_nms_thresh is not None and len(kpts) > 1:
-                from ..utils.pose_nms import oks_nms
-                # crop-box area (the unscaled, aspect-fixed box), as gluonpose eval uses
-                area = np.prod(scale.astype(np.float64) / 1.25, axis=1)
-                keep = oks_nms(kpts, pose_scores, area, self.oks_nms_thresh, sigmas=self.schema)
-            else:
-                keep = np.argsort(-pose_scores, kind="stable")
-            result.extend(PersonPose(kpts[i], boxes[i].copy(), scores[i], pose_scores[i],
-                                     img_id) for i in keep.tolist())
+            from ..utils.pose_nms import apply_pose_nms
+            # crop-box area (the unscaled, aspect-fixed box), as gluonpose eval uses
+            area = np.prod(scale.astype(np.float64) / 1.25, axis=1)
+            keep, kpts, pose_scores = apply_pose_nms(
+                self.pose_nms, kpts, pose_scores, area, boxes=boxes, sigmas=self.schema,
+                oks_thresh=0.9 if self.oks_nms_thresh is None else self.oks_nms_thresh,
+                rescore=lambda conf, k: instance_scores(conf, scores[k], self.keypoint_thresh))
+            result.extend(PersonPose(kp, boxes[i].copy(), scores[i], sc, img_id)
+                          for i, kp, sc in zip(keep.tolist(), kpts, pose_scores))
             t5 = clock()
             times.update(crop=t2 - t1, network=t3 - t2, decode_heatmaps=t4 - t3, nms=t5 - t4)
         self.results.extend(result)
@@ -261,7 +282,7 @@ class Predictor:
         ----------
         image : str, numpy.ndarray or mxnet.nd.NDArray
             An image file, or an RGB array (any of the layouts and dtypes of
-            :func:`~gluonpose.inference.sources.to_rgb_uint8`).
+            :func:`~gluonpose.data.transforms.image.to_rgb_uint8`).
         boxes : array-like, optional
             ``(N, 4)`` person boxes for this image (overrides the predictor's
             box source); an empty array means nobody (empty result).

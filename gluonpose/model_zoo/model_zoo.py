@@ -2,6 +2,8 @@
 import difflib
 
 from . import resnetv1b, simple_pose
+from . import mobile_pose, mobilenet
+from . import fast_pose
 from .spec import TopDownSpec
 
 __all__ = ["get_model", "get_model_list", "register_model", "get_model_spec", "spec_of",
@@ -75,6 +77,14 @@ for _name in resnetv1b.RESNET_SPECS:
 for _base in simple_pose.SIMPLE_POSE_BASES:
     register_model("simple_pose_" + _base, getattr(simple_pose, "simple_pose_" + _base),
                    spec=simple_pose.SPEC)
+for _name, _factory in mobilenet.MOBILENET_TRUNKS.items():
+    register_model(_name, _factory)
+for _base in mobile_pose.MOBILE_POSE_BASES:
+    register_model("mobile_pose_" + _base,
+                   getattr(mobile_pose, "mobile_pose_" + _base.replace(".", "_")),
+                   spec=mobile_pose.SPEC)
+for _name, _entry in fast_pose.FAST_POSE_MODELS.items():
+    register_model(_name, getattr(fast_pose, _name), spec=_entry[-1])
 
 
 def get_model(name, **kwargs):

@@ -10,7 +10,7 @@ from mxnet import metric as _mx_metric
 
 from ...data.schema import COCO_PERSON, get_schema
 from ..atomic import write_json
-from ..pose_nms import oks_nms as _oks_nms
+from ..pose_nms import apply_pose_nms, resolve_pose_nms
 
 __all__ = ["COCOKeyPointsMetric", "STAT_NAMES", "instance_scores"]
 
@@ -119,6 +119,11 @@ class COCOKeyPointsMetric(_mx_metric.EvalMetric):
     oks_nms : float, optional
         When set, greedy OKS-NMS with this threshold (e.g. 0.9, Simple
         Baselines) runs per image before evaluation. GluonCV has none.
+    pose_nms : {None, 'none', 'oks', 'soft-oks', 'parametric'}
+        Per-image pose NMS (:func:`gluonpose.utils.pose_nms.apply_pose_nms`);
+        ``None`` follows ``oks_nms``. ``'parametric'`` (AlphaPose) merges
+        duplicates and rescores the merged poses; ``'soft-oks'`` keeps every
+        pose with a decayed score. The method is stored in the protocol record.
     schema : str or KeypointSchema, optional
         Keypoint schema giving the OKS sigmas; default COCO-17.
     protocol : dict, optional
@@ -138,7 +143,7 @@ class COCOKeyPointsMetric(_mx_metric.EvalMetric):
 
     def __init__(self, dataset_or_coco, save_prefix="coco_keypoints", use_time=True,
                  cleanup=False, in_vis_thresh=0.2, data_shape=None, oks_nms=None, schema=None,
-                 protocol=None):
+                 protocol=None, pose_nms=None):
         super().__init__("COCOMeanAP")
         self.dataset = dataset_or_coco
         self.coco = _resolve_coco(dataset_or_coco)
@@ -155,8 +160,12 @@ class COCOKeyPointsMetric(_mx_metric.EvalMetric):
         else:
             raise ValueError("data_shape must be None or a tuple of int (height, width)")
         self._data_shape = data_shape
-        self._oks_nms = None if oks_nms is None else float(oks_nms)
+        self._pose_nms, self._oks_nms = resolve_pose_nms(pose_nms, oks_nms)
         self.protocol = OrderedDict(protocol or {})
+        if self._pose_nms != "none":
+            # the AP depends on it: it belongs in the summary line too
+            self.protocol.setdefault("pose_nms", self._pose_nms if self._oks_nms is None
+                                     else "%s(%g)" % (self._pose_nms, self._oks_nms))
         stamp = datetime.datetime.now().strftime("_%Y_%m_%d_%H_%M_%S") if use_time else ""
         self._filename = os.path.abspath(os.path.expanduser(save_prefix) + stamp + ".json")
         folder = os.path.dirname(self._filename)
@@ -203,11 +212,13 @@ class COCOKeyPointsMetric(_mx_metric.EvalMetric):
         super().reset()
         self._results = []
         self._areas = []
+        self._boxes = []
+        self._box_scores = []
         self._recorded_ids = {}
         self._stats = None
 
     # pylint: disable=arguments-differ
-    def update(self, preds, maxvals, score, imgid, *args, area=None, **kwargs):
+    def update(self, preds, maxvals, score, imgid, *args, area=None, boxes=None, **kwargs):
         """Add a batch of instance predictions.
 
         Parameters
@@ -223,6 +234,9 @@ class COCOKeyPointsMetric(_mx_metric.EvalMetric):
         area : array-like, optional
             ``(N,)`` object areas for OKS-NMS (e.g. the crop box area). When
             absent, the area of the keypoints' bounding box is used.
+        boxes : array-like, optional
+            ``(N, 4)`` person boxes ``(x0, y0, x1, y1)``: parametric pose NMS
+            sizes its radii by them (else by ``sqrt(area)``).
         """
         kpt = _as_numpy(preds).astype(np.float32)
         num, num_joints = kpt.shape[0], kpt.shape[1]
@@ -243,23 +257,37 @@ class COCOKeyPointsMetric(_mx_metric.EvalMetric):
                                   "keypoints": flat[i], "score": float(rescore[i])})
             self._recorded_ids[int(ids[i])] = True
         self._areas.extend(area.tolist())
+        self._box_scores.extend(box_score.astype(np.float64).tolist())
+        if boxes is None:
+            # without a box, a square of the object's area
+            side = np.sqrt(np.maximum(area, 0))[:, None]
+            boxes = np.concatenate([np.zeros((num, 2)), np.tile(side, (1, 2))], axis=1)
+        self._boxes.extend(np.asarray(_as_numpy(boxes), np.float64).reshape(num, 4).tolist())
 
     def _final_results(self):
-        """Accumulated results, after per-image OKS-NMS when enabled."""
-        if self._oks_nms is None or not self._results:
+        """Accumulated results, after per-image pose NMS when enabled."""
+        if self._pose_nms == "none" or not self._results:
             return list(self._results)
         j = self.schema.num_joints
         ids = np.array([r["image_id"] for r in self._results])
         kpts = np.array([r["keypoints"] for r in self._results]).reshape(-1, j, 3)
         scores = np.array([r["score"] for r in self._results])
-        areas = np.asarray(self._areas)
-        keep = []
+        areas, boxes = np.asarray(self._areas), np.asarray(self._boxes)
+        box_scores = np.asarray(self._box_scores)
+        changed = self._pose_nms in ("soft-oks", "parametric")
+        kept = {}
         for img in np.unique(ids):
             idx = np.flatnonzero(ids == img)
-            kept = _oks_nms(kpts[idx], scores[idx], areas[idx], self._oks_nms,
-                            sigmas=self.schema)
-            keep.extend(idx[kept].tolist())
-        return [self._results[i] for i in sorted(keep)]
+            # merged poses are rescored like every other: mean joint score x box score
+            keep, new_kpts, new_scores = apply_pose_nms(
+                self._pose_nms, kpts[idx], scores[idx], areas[idx], boxes=boxes[idx],
+                sigmas=self.schema, oks_thresh=self._oks_nms,
+                rescore=lambda conf, k, idx=idx: instance_scores(
+                    conf, box_scores[idx[k]], self._in_vis_thresh))
+            for k, kp, sc in zip(idx[keep].tolist(), new_kpts, new_scores):
+                kept[k] = dict(self._results[k], keypoints=kp.ravel().tolist(),
+                               score=float(sc)) if changed else self._results[k]
+        return [kept[i] for i in sorted(kept)]
 
     def _write_protocol(self, num_results, stats):
         record = OrderedDict([
@@ -270,6 +298,7 @@ class COCOKeyPointsMetric(_mx_metric.EvalMetric):
             ("num_images_with_results", len({r["image_id"] for r in self._results})),
             ("num_gt_images", len(self._img_ids)),
             ("in_vis_thresh", self._in_vis_thresh),
+            ("pose_nms", self._pose_nms),
             ("oks_nms", self._oks_nms),
             ("schema", self.schema.name),
             ("kpt_oks_sigmas", self.schema.sigmas.tolist()),
@@ -318,8 +347,10 @@ class COCOKeyPointsMetric(_mx_metric.EvalMetric):
             stats = self._evaluate(results)
         else:
             # pycocotools' loadRes fails on an empty list; there is nothing to score.
-            warnings.warn("COCOKeyPointsMetric: no predictions were added (update() never "
-                          "called or called with empty batches); reporting AP = 0")
+            why = ("pose NMS (%s) dropped all %d" % (self._pose_nms, len(self._results))
+                   if self._results else "update() never called or called with empty batches")
+            warnings.warn("COCOKeyPointsMetric: no predictions to score (%s); reporting AP = 0"
+                          % why)
             self._coco_eval = None
             stats = np.zeros(len(STAT_NAMES))
         self._stats = stats

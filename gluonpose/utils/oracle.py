@@ -14,7 +14,9 @@ split, instance count) and prints as one line, e.g.::
     oracle AP 0.981 [gt boxes, no flip, codec=msra(sigma=2), input 256x192,
     heatmap 64x48, split=coco_mini/person_keypoints_train2017]
 
-Run ``python -m gluonpose.codecs.oracle`` for both codecs on the bundled set.
+Run ``python -m gluonpose.utils.oracle`` for both codecs on the bundled set.
+This is evaluation, not codec maths, so it lives above :mod:`gluonpose.data`
+(it reads datasets and scores with pycocotools), not in :mod:`gluonpose.codecs`.
 """
 import argparse
 import contextlib
@@ -26,11 +28,11 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..data.schema import COCO_PERSON, get_schema
-from ..data.transforms.pose import affine_transform_points, boxes_to_center_scale, \
+from ..codecs import get_codec
+from ..codecs.geometry import affine_transform_points, boxes_to_center_scale, \
     get_affine_transform_batch
-from ..utils.atomic import write_json
-from . import get_codec
+from ..data.schema import COCO_PERSON, get_schema
+from .atomic import write_json
 
 __all__ = ["oracle_ap", "OracleResult", "STAT_NAMES", "main"]
 
@@ -135,6 +137,11 @@ def _open_dataset(root, split):
     if split is None:
         jsons = sorted(f[:-5] for f in os.listdir(os.path.join(root, "annotations"))
                        if f.endswith(".json"))
+        # several keypoint sets over the same images (the bundled set has COCO-17 and
+        # Halpe-26): COCO's person keypoints are the default, as everywhere else
+        person = [j for j in jsons if j.startswith("person_keypoints_")]
+        if len(jsons) > 1 and len(person) == 1:
+            jsons = person
         if len(jsons) != 1:
             raise ValueError("%s/annotations holds %d json files; pass split="
                              % (root, len(jsons)))
@@ -278,9 +285,9 @@ def _size(text):
 
 
 def main(argv=None):
-    """``python -m gluonpose.codecs.oracle``: oracle AP of both codecs."""
+    """``python -m gluonpose.utils.oracle``: oracle AP of both codecs."""
     parser = argparse.ArgumentParser(
-        prog="python -m gluonpose.codecs.oracle",
+        prog="python -m gluonpose.utils.oracle",
         description="Oracle OKS AP of the heatmap codecs (GT boxes, GT joints encoded then "
                     "decoded). Default data: the bundled mini COCO set.")
     parser.add_argument("--root", help="dataset root (COCO layout); default the bundled set")

@@ -1,0 +1,2 @@
+"""The gluonpose version (a leaf module: every layer may import it)."""
+__version__ = "0.1.0"
