@@ -98,6 +98,22 @@ def test_numpy_decoder_equals_library_codec(name, sigma):
         assert (frac != 0).mean() > 0.5
 
 
+def test_numpy_decoder_equals_library_integral_codec():
+    rng = np.random.default_rng(7)
+    codec = get_codec("integral", image_size=SIZE)
+    n = 16
+    target, _ = codec.encode(rng.uniform(0, [SIZE[1], SIZE[0]], (n, 17, 2)), np.ones((n, 17)))
+    logits = codec.render_logits(target) + rng.normal(0, 0.5, (n, 17) + codec.heatmap_size)
+    logits = logits.astype(np.float32)
+    xy = rng.uniform(0, 300, (n, 2))
+    boxes = np.concatenate([xy, xy + rng.uniform(10, 250, (n, 2))], axis=1)
+    center, scale = boxes_to_center_scale(boxes, SIZE[1] / SIZE[0])
+    ref, ref_val = codec.decode(logits, center, scale)
+    out, val = npd.decode(logits, center, scale, "integral")
+    assert np.abs(out - ref).max() <= 1e-3
+    np.testing.assert_allclose(val, ref_val, rtol=1e-6)
+
+
 def test_numpy_gaussian_kernel_is_opencvs():
     for size in range(1, 32, 2):
         ref = cv2.getGaussianKernel(size, 0, cv2.CV_64F).ravel()

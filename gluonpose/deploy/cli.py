@@ -31,7 +31,7 @@ def add_export_options(parser):
                         "model-0000.params) (default onnx)")
     p.add_argument("--output", required=True, help="deployment folder to create")
     p.add_argument("--overwrite", action="store_true", help="replace an existing folder")
-    p.add_argument("--codec", choices=("msra", "unbiased", "dark"), default="msra",
+    p.add_argument("--codec", choices=("msra", "unbiased", "dark", "integral"), default="msra",
                    help="heatmap decoding the model was trained for (default msra)")
     p.add_argument("--sigma", type=float, default=None,
                    help="target sigma in heatmap pixels (default 2; GluonCV used 1 at 128x96)")

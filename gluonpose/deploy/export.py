@@ -254,8 +254,8 @@ def deploy_config(model, input_size, codec, sigma, schema, mean, std, fmt, blur_
             spec = DEFAULT_SPEC
     h, w = _check_input_size(input_size, spec)
     codec = "unbiased" if str(codec).lower() == "dark" else str(codec).lower()
-    if codec not in ("msra", "unbiased"):
-        raise ValueError("unknown codec %r (msra, unbiased)" % (codec,))
+    if codec not in ("msra", "unbiased", "integral"):
+        raise ValueError("unknown codec %r (msra, unbiased, integral)" % (codec,))
     cfg = OrderedDict()
     cfg["format"] = fmt
     cfg["model"] = model

@@ -395,6 +395,24 @@ def decode_unbiased(heatmaps, sigma=2, blur_size=None, max_step=1.0):
     return coords, maxvals
 
 
+def decode_integral(heatmaps, floor=-80.0):
+    """Soft-argmax of sigmoid-normalised maps (the library's integral codec).
+
+    ``p = sigmoid(max(logit, floor))`` normalised to sum 1 per map; the joint is
+    the expected cell ``(sum_x x p_x, sum_y y p_y)`` of the marginals and its
+    score the largest sigmoid value of the map.
+    """
+    logits = np.maximum(heatmaps.astype(np.float32), np.float32(floor))
+    p = 1.0 / (1.0 + np.exp(-logits))
+    maxvals = p.reshape(p.shape[0], p.shape[1], -1).max(axis=2)[..., None]
+    total = p.sum(axis=(2, 3), dtype=np.float64)
+    px = p.sum(axis=2, dtype=np.float64) / total[..., None]        # (N, J, w)
+    py = p.sum(axis=3, dtype=np.float64) / total[..., None]        # (N, J, h)
+    coords = np.stack([px @ np.arange(p.shape[3], dtype=np.float64),
+                       py @ np.arange(p.shape[2], dtype=np.float64)], axis=2)
+    return coords.astype(np.float32), maxvals.astype(np.float32)
+
+
 def heatmap_to_image(coords, center, scale, heatmap_size):
     """Map heatmap-frame ``(N, J, 2)`` coordinates to the image (float32)."""
     inv = crop_affine(center, scale, heatmap_size, inv=True)
@@ -410,7 +428,7 @@ def decode(heatmaps, center, scale, codec="msra", sigma=2, blur_size=None):
         ``(N, J, h, w)`` network output.
     center, scale : array-like
         ``(N, 2)`` crop centre and scale of each box.
-    codec : {'msra', 'unbiased', 'dark'}
+    codec : {'msra', 'unbiased', 'dark', 'integral'}
     sigma : float
         Target sigma (used by the unbiased codec).
     blur_size : int, optional
@@ -429,8 +447,10 @@ def decode(heatmaps, center, scale, codec="msra", sigma=2, blur_size=None):
         coords, maxvals = decode_msra(hm)
     elif name in ("unbiased", "dark"):
         coords, maxvals = decode_unbiased(hm, sigma, blur_size)
+    elif name == "integral":
+        coords, maxvals = decode_integral(hm)
     else:
-        raise ValueError("unknown codec %r (msra, unbiased)" % (codec,))
+        raise ValueError("unknown codec %r (msra, unbiased, integral)" % (codec,))
     return heatmap_to_image(coords, center, scale, hm.shape[2:]), maxvals
 
 

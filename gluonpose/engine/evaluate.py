@@ -212,7 +212,9 @@ def evaluate(cfg, net=None, echo=print):
     if net is not None:
         spec = spec_of(net, model)
     else:
-        spec = model_spec(model) if model else model_spec("simple_pose_resnet18_v1b")
+        from ..model_zoo.model_zoo import DEFAULT_SPEC
+        # no model (the codec oracle): the plain stride-4 top-down contract
+        spec = model_spec(model) if model else DEFAULT_SPEC
     apply_spec_defaults(cfg, spec)
     image_size = parse_size(cfg["input_size"])
     root, split = resolve_data(cfg["data_dir"], cfg["split"], EVAL_DEFAULTS["split"])

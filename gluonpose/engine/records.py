@@ -81,7 +81,8 @@ def plot_curves(epochs, path, title=None):
     Parameters
     ----------
     epochs : list of dict
-        Epoch records (``epoch``, ``loss``, ``heatmap_accuracy``, ``lr``).
+        Epoch records (``epoch``, ``loss``, ``heatmap_accuracy``, ``lr``, and
+        ``loss_<output>`` for each supervised output of a multi-stage model).
     path : str
         Output PNG.
     title : str, optional
@@ -97,15 +98,27 @@ def plot_curves(epochs, path, title=None):
     FigureCanvasAgg(fig)
     panels = (("loss", "training loss", True), ("heatmap_accuracy", "heatmap accuracy", False),
               ("lr", "learning rate", True))
+    # multi-stage models log each supervised output's loss as loss_<name>: drawn in
+    # the loss panel beside the total, so one can see which stage learns
+    stage_keys = sorted({k for r in epochs for k in r if k.startswith("loss_")})
     for k, (key, label, logy) in enumerate(panels):
         ax = fig.add_subplot(1, 3, k + 1)
-        y = [r.get(key) for r in epochs]
-        pts = [(a, b) for a, b in zip(x, y) if b is not None]
-        if pts:
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o" if len(pts) < 30 else "",
-                    markersize=3)
-            if logy and all(p[1] > 0 for p in pts):
-                ax.set_yscale("log")
+        series = [key] + (stage_keys if key == "loss" else [])
+        positive = True
+        for name in series:
+            y = [r.get(name) for r in epochs]
+            pts = [(a, b) for a, b in zip(x, y) if b is not None]
+            if not pts:
+                continue
+            ax.plot([p[0] for p in pts], [p[1] for p in pts],
+                    marker="o" if len(pts) < 30 else "", markersize=3,
+                    label="total" if name == "loss" else name[len("loss_"):],
+                    linewidth=2 if name == "loss" else 1)
+            positive = positive and all(p[1] > 0 for p in pts)
+        if len(series) > 1:
+            ax.legend(fontsize=7)
+        if logy and positive and ax.lines:
+            ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_title(label, fontsize=10)
         ax.grid(True, alpha=0.3)

@@ -44,8 +44,10 @@ def add_predict_options(p, demo=False):
                    help="use the published weights (optionally of an 8-hex hashtag)")
     g.add_argument("--input-size", default=None,
                    help="network input H,W (default: the model's, e.g. 256,192)")
-    g.add_argument("--codec", default="msra", choices=("msra", "unbiased", "dark"),
-                   help="heatmap decoder (default msra)")
+    g.add_argument("--codec", default="msra", choices=("msra", "unbiased", "dark", "integral"),
+                   help="decoder the model was trained for (default msra)")
+    g.add_argument("--schema", default=None,
+                   help="keypoint set, e.g. coco, halpe26, halpe136 (default: the model's)")
     g.add_argument("--sigma", type=float, default=2.0, help="codec sigma (default 2)")
     g.add_argument("--flip-test", action="store_true", help="average with mirrored crops")
     g.add_argument("--batch-size", type=int, default=64,
@@ -126,7 +128,7 @@ def _predictor(args):
                      det_score_thresh=args.det_score_thresh,
                      keypoint_thresh=args.keypoint_thresh,
                      oks_nms_thresh=args.oks_nms if args.oks_nms > 0 else None,
-                     pose_nms=args.pose_nms,
+                     pose_nms=args.pose_nms, schema=args.schema,
                      batch_size=args.batch_size, progress=args.progress)
 
 
