@@ -272,7 +272,7 @@ def deploy_config(model, input_size, codec, sigma, schema, mean, std, fmt, blur_
     cfg["blur_size"] = None if blur_size is None else int(blur_size)
     cfg["box_scale"] = 1.25
     cfg["flip_index"] = [int(i) for i in schema.flip_index]
-    cfg["flip_shift"] = True
+    cfg["flip_shift"] = spec.flip_shift
     cfg["schema"] = schema.name
     cfg["keypoints"] = list(schema.keypoints)
     cfg["skeleton"] = [[int(a), int(b)] for a, b in schema.skeleton]

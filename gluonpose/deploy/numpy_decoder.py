@@ -464,7 +464,8 @@ class PoseDecoder:
     config : dict
         The ``deploy.json`` content: ``input_size`` (H, W), ``mean``, ``std``,
         ``codec``, ``sigma``, ``flip_index``, optionally ``blur_size``,
-        ``keypoints``, ``skeleton`` and ``input_name``.
+        ``flip_shift`` (default true), ``keypoints``, ``skeleton`` and
+        ``input_name``.
     """
 
     def __init__(self, config):
@@ -476,6 +477,7 @@ class PoseDecoder:
         self.sigma = float(config["sigma"])
         self.blur_size = config.get("blur_size")
         self.flip_index = np.asarray(config["flip_index"], dtype=np.int64)
+        self.flip_shift = bool(config.get("flip_shift", True))
         self.keypoints = list(config.get("keypoints", ()))
         self.skeleton = [tuple(p) for p in config.get("skeleton", ())]
         self.input_name = config.get("input_name", "data")
@@ -501,7 +503,8 @@ class PoseDecoder:
         """
         hm = np.asarray(heatmaps, dtype=np.float32)
         if flipped_heatmaps is not None:
-            hm = flip_merge(hm, np.asarray(flipped_heatmaps, dtype=np.float32), self.flip_index)
+            hm = flip_merge(hm, np.asarray(flipped_heatmaps, dtype=np.float32), self.flip_index,
+                            shift=self.flip_shift)
         return decode(hm, center, scale, self.codec, self.sigma, self.blur_size)
 
     def run(self, session, image, boxes, flip=False):

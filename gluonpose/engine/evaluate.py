@@ -156,7 +156,7 @@ def predict_dataset(net, dataset, ctxs, image_size, mean, std, codec, flip_test=
             hm = spec.decoded(net(x))
             if flip_test:
                 hm = flip_merge(hm, spec.decoded(net(mx.nd.flip(x, axis=3))), flip_index,
-                                shift=True)
+                                shift=spec.flip_shift)
             heat.append(hm.astype("float32").as_in_context(mx.cpu()))
         heat = mx.nd.concat(*heat, dim=0) if len(heat) > 1 else heat[0]
         coords, maxvals = codec.decode(heat, center, scale)

@@ -227,7 +227,8 @@ class Predictor:
             if self.flip_test:
                 hm = self.spec.decoded(self.net(mx.nd.concat(x, mx.nd.flip(x, axis=3), dim=0)))
                 from ..codecs import flip_merge
-                hm = flip_merge(hm[:n], hm[n:], self.schema.flip_index, shift=True)
+                hm = flip_merge(hm[:n], hm[n:], self.schema.flip_index,
+                                shift=self.spec.flip_shift)
             else:
                 hm = self.spec.decoded(self.net(x))
             outs.append(hm.asnumpy())       # waits: the stage time is the real compute

@@ -88,13 +88,17 @@ class TopDownSpec:
     sigma : float or None
         Default Gaussian sigma of the targets; ``None`` lets the run decide
         (GluonCV's 2).
+    flip_shift : bool, default True
+        Flip test: shift the flipped-back heatmaps one column right before
+        averaging (Simple Baselines / GluonCV / AlphaPose do; the stacked
+        hourglass reference does not).
     """
 
     kind = "top_down"
 
     def __init__(self, family, input_size=(256, 192), mean=IMAGENET_MEAN, std=IMAGENET_STD,
                  stride=4, size_multiple=32, outputs=None, decode=-1, schema="coco",
-                 sigma=None):
+                 sigma=None, flip_shift=True):
         self.family = str(family)
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.mean = tuple(float(v) for v in mean)
@@ -110,6 +114,7 @@ class TopDownSpec:
         self.decoded_output = self.outputs[self.decode]
         self.schema = schema
         self.sigma = sigma
+        self.flip_shift = bool(flip_shift)
 
     # -- sizes ---------------------------------------------------------------------------
     def check_input_size(self, input_size, what="input size"):
@@ -154,6 +159,7 @@ class TopDownSpec:
         return {"kind": self.kind, "family": self.family, "input_size": list(self.input_size),
                 "mean": list(self.mean), "std": list(self.std), "stride": self.stride,
                 "size_multiple": self.size_multiple, "schema": self.schema,
+                "flip_shift": self.flip_shift,
                 "outputs": [o.name for o in self.outputs],
                 "decoded": self.decoded_output.name}
 
