@@ -36,6 +36,15 @@ class MSRAHeatmap(HeatmapCodec):
     float32 table built with the same expression as GluonCV, which is what
     makes the targets bit-identical.
 
+    Non-integer ``3 * sigma`` (e.g. CPN's 1.4 and 1.7): GluonCV's generator
+    takes the table cell from the window position, which puts the peak one
+    cell up and left of ``mu`` when the fractional part of ``3 sigma`` is
+    below 0.5 (and one cell off near the top/left border otherwise). Here the
+    value of every pixel is the Gaussian of its offset from ``mu``, written
+    where ``|offset| <= 3 sigma`` inside GluonCV's window (the weights are
+    unchanged). Integer ``3 * sigma`` (every sigma GluonCV ships) is
+    bit-identical to GluonCV.
+
     Decoding: per-map argmax (coordinates zeroed where the maximum is <= 0),
     then a quarter-pixel step toward the higher neighbour in x and in y when
     ``1 < x < w - 1`` and ``1 < y < h - 1`` (GluonCV's strict bounds, so the
@@ -55,10 +64,15 @@ class MSRAHeatmap(HeatmapCodec):
         self._table = np.exp(-((x - x0) ** 2 + (y - y0) ** 2) / (2 * (sigma ** 2)))
         g = self._table.shape[0]
         self._window = np.arange(g)
-        hh, ww = self.heatmap_size
-        self._size_xy = np.array([ww, hh], dtype=np.int64)
         # for integer sigma the window [ul, br) is exactly as wide as the table
         self._exact_window = float(self._tmp_size).is_integer()
+        if not self._exact_window:
+            # a table centred on mu, indexed by pixel offset + radius (see Notes)
+            self._radius = int(np.ceil(self._tmp_size))
+            d = np.arange(-self._radius, self._radius + 1, dtype=np.float32)
+            self._table = np.exp(-(d ** 2 + d[:, None] ** 2) / (2 * (sigma ** 2)))
+        hh, ww = self.heatmap_size
+        self._size_xy = np.array([ww, hh], dtype=np.int64)
         # precomputed flat offsets of the window cells and the largest upper-left
         # corner whose window still fits in the map (the unclipped fast path)
         self._cell_offsets = self._window[:, None] * ww + self._window[None, :]
@@ -112,8 +126,16 @@ class MSRAHeatmap(HeatmapCodec):
                 # non-integer sigma at the border, as in the reference)
                 pix = ul_a[:, :, None] + self._window                  # (K, 2, G)
                 ok = (pix >= 0) & (pix < size[:, None]) & (pix < br[active][:, :, None])
-                mask = ok[:, 1, :, None] & ok[:, 0, None, :]
-                target.reshape(-1)[flat[mask]] = np.broadcast_to(g, mask.shape)[mask]
+                if self._exact_window:
+                    mask = ok[:, 1, :, None] & ok[:, 0, None, :]
+                    values = np.broadcast_to(g, mask.shape)[mask]
+                else:
+                    off = pix - mu[active].astype(np.int64)[:, :, None]     # (K, 2, G)
+                    ok &= np.abs(off) <= self._tmp_size
+                    mask = ok[:, 1, :, None] & ok[:, 0, None, :]
+                    off = np.clip(off + self._radius, 0, 2 * self._radius)
+                    values = g[off[:, 1, :, None], off[:, 0, None, :]][mask]
+                target.reshape(-1)[flat[mask]] = values
         target = target.reshape(lead + (hh, ww))
         return target, weight.reshape(lead + (1, 1))
 

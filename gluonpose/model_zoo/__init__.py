@@ -7,6 +7,8 @@ from .mobilenet import MobileNet, MobileNetV2, MobileNetV3, get_mobilenet_trunk
 from .mobile_pose import MobilePose, get_mobile_pose
 from .fast_pose import AlphaPose, FastPose, FastPoseMobile, get_alphapose
 from .se_resnet import SEResNet, get_se_resnet
+from .cpn import CascadedPyramidNetwork, get_cpn
+from .hourglass import HourglassNet, get_hourglass
 from .spec import SupervisedOutput, TopDownSpec
 
 __all__ = ["get_model", "get_model_list", "register_model", "get_model_spec", "spec_of",
@@ -14,4 +16,6 @@ __all__ = ["get_model", "get_model_list", "register_model", "get_model_spec", "s
            "SimplePoseResNet", "get_simple_pose_resnet",
            "MobileNet", "MobileNetV2", "MobileNetV3", "get_mobilenet_trunk", "MobilePose",
            "get_mobile_pose",
-           "FastPose", "AlphaPose", "FastPoseMobile", "get_alphapose", "SEResNet", "get_se_resnet"]
+           "FastPose", "AlphaPose", "FastPoseMobile", "get_alphapose", "SEResNet", "get_se_resnet",
+           "CascadedPyramidNetwork", "get_cpn",
+           "HourglassNet", "get_hourglass"]

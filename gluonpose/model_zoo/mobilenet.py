@@ -116,7 +116,7 @@ class MobileNet(_Classifier):
         Normalisation block after every convolution.
     norm_kwargs : dict, optional
         Extra arguments for every ``norm_layer``.
-    name_prefix : str, default 'mobilenet_'
+    name_prefix : str, default ``'mobilenet_'``
         Prefix of the ``collect_params()`` names (structural names do not depend on it).
     """
 
@@ -200,7 +200,7 @@ class MobileNetV2(_Classifier):
         Outputs of the 1x1 convolution classifier ``output.0``.
     norm_layer : type, default mxnet.gluon.nn.BatchNorm
     norm_kwargs : dict, optional
-    name_prefix : str, default 'mobilenetv2_'
+    name_prefix : str, default ``'mobilenetv2_'``
     """
 
     trunk_drop = 1     # GlobalAvgPool2D
@@ -362,7 +362,7 @@ class MobileNetV3(_Classifier):
         Used for every norm layer (GluonCV applies it only to the stem and the
         last one; the parameters are the same either way).
     norm_kwargs : dict, optional
-    name_prefix : str, default 'mobilenetv3_'
+    name_prefix : str, default ``'mobilenetv3_'``
     """
 
     trunk_drop = 4     # GlobalAvgPool2D, 1x1 expand conv, HardSwish, Dropout

@@ -4,6 +4,8 @@ import difflib
 from . import resnetv1b, simple_pose
 from . import mobile_pose, mobilenet
 from . import fast_pose
+from . import cpn
+from . import hourglass
 from .spec import TopDownSpec
 
 __all__ = ["get_model", "get_model_list", "register_model", "get_model_spec", "spec_of",
@@ -85,6 +87,10 @@ for _base in mobile_pose.MOBILE_POSE_BASES:
                    spec=mobile_pose.SPEC)
 for _name, _entry in fast_pose.FAST_POSE_MODELS.items():
     register_model(_name, getattr(fast_pose, _name), spec=_entry[-1])
+for _name, _entry in cpn.CPN_MODELS.items():
+    register_model(_name, getattr(cpn, _name), spec=_entry[-1])
+for _name, _entry in hourglass.HOURGLASS_MODELS.items():
+    register_model(_name, getattr(hourglass, _name), spec=_entry[-1])
 
 
 def get_model(name, **kwargs):
