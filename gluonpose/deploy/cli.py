@@ -105,7 +105,7 @@ def cmd_export(args):
     if num_joints != schema.num_joints:
         raise ValueError("--num-joints %d, but schema %s has %d joints"
                          % (num_joints, schema.name, schema.num_joints))
-    sigma = 2.0 if args.sigma is None else float(args.sigma)
+    sigma = spec.decode_sigma(2.0) if args.sigma is None else float(args.sigma)
     if sigma <= 0:
         raise ValueError("--sigma must be > 0, got %g" % sigma)
     out = os.path.abspath(os.path.expanduser(args.output))

@@ -224,7 +224,7 @@ def evaluate(cfg, net=None, echo=print):
     prefix = os.path.join(out_dir, cfg.get("save_prefix") or "coco_keypoints")
     heatmap_size = spec.heatmap_size(image_size) if not cfg.get("oracle") else None
     codec = get_codec(cfg["codec"], image_size=image_size, heatmap_size=heatmap_size,
-                      sigma=plain_number(cfg["sigma"]))
+                      sigma=spec.decode_sigma(plain_number(cfg["sigma"])))
 
     if cfg.get("oracle"):
         return _oracle(cfg, root, split, split_name, codec, image_size, prefix, echo)

@@ -48,7 +48,8 @@ def add_predict_options(p, demo=False):
                    help="decoder the model was trained for (default msra)")
     g.add_argument("--schema", default=None,
                    help="keypoint set, e.g. coco, halpe26, halpe136 (default: the model's)")
-    g.add_argument("--sigma", type=float, default=2.0, help="codec sigma (default 2)")
+    g.add_argument("--sigma", type=float, default=None,
+                   help="codec sigma (default: what the model was trained with, else 2)")
     g.add_argument("--flip-test", action="store_true", help="average with mirrored crops")
     g.add_argument("--batch-size", type=int, default=64,
                    help="most people per forward pass (default 64)")

@@ -92,8 +92,9 @@ class Predictor:
         model spec's (256x192 for GluonCV's nets, 320x256 for alpha_pose).
     codec : {'msra', 'unbiased'} or HeatmapCodec
         Heatmap decoder.
-    sigma : float
-        Codec sigma (the unbiased codec's blur).
+    sigma : float, optional
+        Codec sigma (the unbiased codec's blur); default the sigma the decoded
+        output was trained with (its spec's, else 2).
     flip_test : bool
         Average with the mirrored crops' heatmaps (GluonCV's shift).
     detector : str or mxnet.gluon.Block, optional
@@ -157,7 +158,7 @@ class Predictor:
     """
 
     def __init__(self, model="simple_pose_resnet18_v1b", pretrained=None, params_file=None,
-                 ctx=None, input_size=None, codec="msra", sigma=2, flip_test=False,
+                 ctx=None, input_size=None, codec="msra", sigma=None, flip_test=False,
                  detector=None, det_file=None, ann_file=None, boxes=None, box_format="xyxy",
                  box_thresh=0.5, det_score_thresh=0.0, keypoint_thresh=0.2,
                  oks_nms_thresh=0.9, schema=None, batch_size=64,
@@ -175,7 +176,8 @@ class Predictor:
         self.input_size = parse_size(self.spec.input_size if input_size is None else input_size,
                                      "input_size")
         self.codec = get_codec(codec, image_size=self.input_size,
-                               heatmap_size=self.spec.heatmap_size(self.input_size), sigma=sigma)
+                               heatmap_size=self.spec.heatmap_size(self.input_size),
+                               sigma=self.spec.decode_sigma(2.0) if sigma is None else sigma)
         mean = self.spec.mean if mean is None else mean
         std = self.spec.std if std is None else std
         self.flip_test = bool(flip_test)

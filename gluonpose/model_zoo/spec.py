@@ -149,6 +149,16 @@ class TopDownSpec:
             return net_output[index if index is not None else -1]
         return net_output
 
+    def decode_sigma(self, default=2.0):
+        """The target sigma of the decoded output (the unbiased codec's blur).
+
+        An output whose spec fixes its sigma (CPN's RefineNet: 1.4) was trained
+        with that sigma whatever the run's ``--sigma``; other outputs follow
+        ``default`` (the run's).
+        """
+        sigma = self.decoded_output.sigma
+        return default if sigma is None else sigma
+
     @property
     def multi_output(self):
         """True when the network returns several arrays."""
