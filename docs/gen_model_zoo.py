@@ -1,12 +1,20 @@
-"""Generate the model-zoo tables from the registry (run by the docs build).
+"""Generate the model-zoo tables from the registry and the model specs (run by the docs build).
 
-Every name in :func:`gluonpose.model_zoo.get_model_list` gets a row: its
-input size, parameter count and GFLOPs (computed here from the symbol graph
-by :func:`gluonpose.utils.model_summary.model_summary`, never typed in),
-whether the model store knows published weights for it, and the COCO AP
-GluonCV publishes for those weights (``gluonpose/model_zoo/published_ap.json``,
-with protocol and source). Published weights for models gluonpose does not
-register yet are listed in a second table.
+Every name in :func:`gluonpose.model_zoo.get_model_list` gets a row. Pose
+models are read through their spec (:func:`gluonpose.model_zoo.get_model_spec`),
+never through their names: the rows are grouped by ``spec.family`` into one
+table per family, each model is summarised at ``spec.input_size`` (plus any
+other input size GluonCV publishes weights for), and the family's
+normalisation, output stride, size multiple, keypoint schema and supervised
+outputs are stated above its table -- or given a column when they differ
+between the family's models. Parameter counts and GFLOPs are computed here
+from the symbol graph by :func:`gluonpose.utils.model_summary.model_summary`,
+never typed in; the weights column says whether the model store knows
+published weights, and the COCO AP is the one GluonCV publishes for those
+weights (``gluonpose/model_zoo/published_ap.json``, with protocol and
+source). Registered models without a spec (the ImageNet backbones) get a
+table of their own at 224x224; published weights for models gluonpose does
+not register are listed last.
 
 Usage::
 
@@ -14,7 +22,7 @@ Usage::
     python docs/gen_model_zoo.py -o FILE    # write it (atomically)
 
 The documentation build calls :func:`model_zoo_rst` through the
-``gluonpose-model-zoo`` directive (``docs/_ext/gluonpose_sphinx.py``), so no
+``gluonpose-model-zoo`` directive (``docs/_ext/model_zoo_directive.py``), so no
 generated file lands in the source tree.
 """
 import argparse
@@ -28,10 +36,32 @@ ROOT = os.path.dirname(HERE)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-#: Input size a family is evaluated at when no published row names another one.
-DEFAULT_SIZES = (("alpha_pose_", (320, 256)), ("simple_pose_", (256, 192)),
-                 ("mobile_pose_", (256, 192)))
+#: Input size the ImageNet backbones (models without a spec) are summarised at.
 CLASSIFIER_SIZE = (224, 224)
+
+#: Heading and one-line description of the families the page knows by name; a
+#: family missing here still gets its table, under its spec's family name.
+FAMILIES = (
+    ("simple_pose", "Simple Baselines (SimplePose)",
+     "ResNet trunk and three stride-2 transposed convolutions (Xiao et al., ECCV 2018); "
+     "GluonCV's ``simple_pose_*``."),
+    ("mobile_pose", "MobilePose",
+     "GluonCV's light network: a MobileNet (v1, v2, v3) or ResNet trunk, a 1x1 convolution "
+     "and three pixel-shuffle (DUC) up-sampling blocks."),
+    ("fast_pose", "FastPose (AlphaPose)",
+     "AlphaPose's network: a stride-32 trunk, a pixel shuffle and two DUC blocks. "
+     "``alpha_pose_resnet101_v1b_coco`` is GluonCV's, ``alpha_pose_resnet50_v1b_coco`` "
+     "AlphaPose's FastPose on SE-ResNet-50; the ``alpha_pose_mobilenetv3_*`` models are "
+     "gluonpose's light FastPose for CPUs (MobileNetV3 trunk, DUC widths re-sized to it; "
+     "no published weights)."),
+)
+
+#: Normalisations with a name (mean, std on RGB in [0, 1]).
+NORMALISATIONS = (
+    ("ImageNet mean and std", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    ("AlphaPose's mean (0.406, 0.457, 0.480) and std 1", (0.406, 0.457, 0.480),
+     (1.0, 1.0, 1.0)),
+)
 
 
 def published_table():
@@ -42,22 +72,52 @@ def published_table():
         return json.load(f)
 
 
-def default_size(name):
-    """``(H, W)`` a registered model is summarised at."""
-    for prefix, size in DEFAULT_SIZES:
-        if name.startswith(prefix):
-            return size
-    return CLASSIFIER_SIZE
-
-
 def natural_key(name):
     """Sort key that puts ``resnet18`` before ``resnet101``."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
-def is_pose_model(name):
-    """Pose networks (heatmap output) as opposed to ImageNet backbones."""
-    return any(name.startswith(prefix) for prefix, _ in DEFAULT_SIZES)
+def normalisation_text(spec):
+    """Short description of a spec's input normalisation."""
+    for text, mean, std in NORMALISATIONS:
+        if (all(abs(a - b) < 1e-6 for a, b in zip(spec.mean, mean))
+                and all(abs(a - b) < 1e-6 for a, b in zip(spec.std, std))):
+            return text
+    return "mean (%s), std (%s)" % (", ".join("%g" % v for v in spec.mean),
+                                    ", ".join("%g" % v for v in spec.std))
+
+
+def schema_text(name, short=False):
+    """``'COCO (17 joints)'`` (``short``: ``'COCO-17'``) for a schema name."""
+    from gluonpose.data.schema import get_schema
+    try:
+        schema = get_schema(name)
+    except (ValueError, KeyError):
+        return str(name)
+    label = {"coco": "COCO", "mpii": "MPII", "halpe26": "Halpe",
+             "halpe136": "Halpe"}.get(schema.name, schema.name)
+    if short:
+        return "%s-%d" % (label, schema.num_joints)
+    return "%s (%d joints)" % (label, schema.num_joints)
+
+
+def outputs_text(spec):
+    """The supervised outputs and which one is decoded."""
+    names = [o.name for o in spec.outputs]
+    if len(names) == 1:
+        return "one supervised output (``%s``), decoded at inference" % names[0]
+    return "supervised outputs %s; ``%s`` is decoded" % (
+        ", ".join("``%s``" % n for n in names), spec.decoded_output.name)
+
+
+#: spec properties shown per family: (key, column header, text of a spec)
+SPEC_FIELDS = (
+    ("norm", "normalisation", normalisation_text),
+    ("stride", "stride", lambda s: "%d" % s.stride),
+    ("multiple", "sides multiple of", lambda s: "%d" % s.size_multiple),
+    ("schema", "keypoints", lambda s: schema_text(s.schema, short=True)),
+    ("outputs", "outputs", outputs_text),
+)
 
 
 def zoo_rows():
@@ -66,12 +126,15 @@ def zoo_rows():
     Returns
     -------
     rows : list of dict
-        ``model, size, params, gflops, hrnet_gflops, hashtag, store_hashtag,
-        published`` (the matching ``published_ap.json`` entry or ``None``).
+        ``model, size, spec`` (``None`` for a backbone), ``family``, ``params``,
+        ``gflops``, ``hrnet_gflops``, ``deconv`` (whether the network has
+        transposed convolutions), ``store_hashtag`` (what ``pretrained=True``
+        loads, or ``None``), ``default`` (the spec's own input size) and
+        ``published`` (the matching ``published_ap.json`` entry or ``None``).
     unregistered : list of dict
         Published entries whose model is not registered.
     """
-    from gluonpose.model_zoo import get_model, get_model_list
+    from gluonpose.model_zoo import get_model, get_model_list, get_model_spec
     from gluonpose.model_zoo.model_store import pretrained_model_list, short_hash
     from gluonpose.utils.model_summary import model_summary
 
@@ -80,8 +143,10 @@ def zoo_rows():
     store = set(pretrained_model_list())
     rows = []
     for name in names:
+        spec = get_model_spec(name)
         pub = [m for m in table["models"] if m["model"] == name]
-        sizes = [default_size(name)]
+        default = spec.input_size if spec is not None else CLASSIFIER_SIZE
+        sizes = [default]
         sizes += [tuple(m["input_size"]) for m in pub if tuple(m["input_size"]) not in sizes]
         net = get_model(name)
         for size in sizes:
@@ -90,11 +155,14 @@ def zoo_rows():
             rows.append({
                 "model": name,
                 "size": size,
-                "pose": is_pose_model(name),
+                "spec": spec,
+                "family": spec.family if spec is not None else None,
                 "params": summary.params,
                 "gflops": summary.gflops,
                 "hrnet_gflops": summary.hrnet_gflops,
+                "deconv": summary.by_op()["Deconvolution"] > 0,
                 "store_hashtag": short_hash(name) if name in store else None,
+                "default": size == default,
                 "published": match,
             })
     unregistered = [m for m in table["models"] if m["model"] not in names]
@@ -114,6 +182,99 @@ def _list_table(header, body, widths):
     return lines
 
 
+def _family_order(rows):
+    known = [key for key, _, _ in FAMILIES]
+    present = {r["family"] for r in rows if r["family"] is not None}
+    return [k for k in known if k in present] + sorted(present - set(known))
+
+
+def _weights_cell(row, marks):
+    """Hashtag of the weights of a row; marks rows whose AP belongs to another file."""
+    pub, store = row["published"], row["store_hashtag"]
+    if row["default"] and store:
+        if pub and pub["hashtag"] != store:
+            marks.append(row)
+            return "``%s`` [*]_" % store
+        return "``%s``" % store
+    return "``%s``" % pub["hashtag"] if pub else "--"
+
+
+def family_rst(family, rows, source_keys):
+    """Heading, spec line and table of one family's rows."""
+    title, about = next(((t, a) for k, t, a in FAMILIES if k == family),
+                        (family.replace("_", " "), ""))
+    specs = [r["spec"] for r in rows]
+    constant, varying = [], []
+    for key, header, text in SPEC_FIELDS:
+        values = {text(s) for s in specs}
+        (constant if len(values) == 1 else varying).append((key, header, text))
+    const = {key: text(specs[0]) for key, _, text in constant}
+    facts = []
+    if "norm" in const:
+        facts.append("input normalised with %s" % const["norm"])
+    if "stride" in const:
+        facts.append("heatmaps at stride %s" % const["stride"])
+    if "multiple" in const:
+        facts.append("input sides multiples of %s" % const["multiple"])
+    if "schema" in const:
+        facts.append("keypoint schema %s" % schema_text(specs[0].schema))
+    if "outputs" in const:
+        facts.append(const["outputs"])
+    out = [".. rubric:: %s" % title, ""]
+    if about:
+        out += [about, ""]
+    out += ["Spec (``get_model_spec(name)``, family ``%s``): %s." % (family, "; ".join(facts)),
+            ""]
+
+    hrnet = any(r["deconv"] for r in rows)
+    published = any(r["published"] for r in rows)
+    sources = sorted({r["published"]["source"] for r in rows if r["published"]},
+                     key=source_keys.index)
+    if len(sources) == 1:       # one published table per family: cite it once
+        out += ["COCO APs as published in [%d]_ (protocol under the tables)."
+                % (source_keys.index(sources[0]) + 1), ""]
+    source_column = len(sources) > 1
+    header = ["model", "input (HxW)"] + [h for _, h, _ in varying] + ["params (M)", "GFLOPs"]
+    widths = [26, 8] + [12] * len(varying) + [7, 7]
+    if hrnet:
+        header.append("GFLOPs (HRNet count)")
+        widths.append(8)
+    header.append("weights")
+    widths.append(10)
+    if published:
+        header += ["COCO AP / AP50 / AP75", "... with flip test"]
+        widths += [13, 13]
+    if source_column:
+        header.append("source")
+        widths.append(6)
+    body, marks = [], []
+    for r in rows:
+        pub = r["published"]
+        cells = ["``%s``" % r["model"], "%dx%d" % r["size"]]
+        cells += [text(r["spec"]) for _, _, text in varying]
+        cells += ["%.1f" % (r["params"] / 1e6), "%.2f" % r["gflops"]]
+        if hrnet:
+            cells.append("%.2f" % r["hrnet_gflops"] if r["deconv"] else "--")
+        cells.append(_weights_cell(r, marks))
+        if published:
+            cells += [_ap(pub["ap"]) if pub else "--", _ap(pub["ap_flip"]) if pub else "--"]
+        if source_column:
+            cells.append("[%d]_" % (source_keys.index(pub["source"]) + 1) if pub else "--")
+        body.append(cells)
+    out += _list_table(header, body, widths)
+    out.append("")
+    for r in marks:
+        note = r["published"].get("note")
+        out += [".. [*] ``%s``: ``pretrained=True`` loads ``%s``; the AP is the one published "
+                "for ``%s``%s." % (r["model"], r["store_hashtag"], r["published"]["hashtag"],
+                                   " (%s)" % note if note else ""), ""]
+    for r in rows:
+        if r["published"] and r["published"].get("note") and r not in marks:
+            out += ["``%s`` (``%s``): %s." % (r["model"], r["published"]["hashtag"],
+                                              r["published"]["note"]), ""]
+    return out
+
+
 def model_zoo_rst():
     """The generated part of the model-zoo page, as reStructuredText."""
     table = published_table()
@@ -121,29 +282,15 @@ def model_zoo_rst():
     source_keys = list(table["sources"])
     out = []
 
-    pose = [r for r in rows if r["pose"]]
-    body = []
-    for r in pose:
-        pub = r["published"]
-        weights = ("``%s``" % pub["hashtag"]) if pub else (
-            "``%s``" % r["store_hashtag"] if r["store_hashtag"] and r["size"] == default_size(
-                r["model"]) else "--")
-        body.append([
-            "``%s``" % r["model"], "%dx%d" % r["size"], "%.1f" % (r["params"] / 1e6),
-            "%.2f" % r["gflops"], "%.2f" % r["hrnet_gflops"], weights,
-            _ap(pub["ap"]) if pub else "--", _ap(pub["ap_flip"]) if pub else "--",
-            "[%d]_" % (source_keys.index(pub["source"]) + 1) if pub else "--",
-        ])
-    out += _list_table(["model", "input (HxW)", "params (M)", "GFLOPs", "GFLOPs (HRNet count)",
-                        "weights", "COCO AP / AP50 / AP75", "... with flip test", "source"],
-                       body, [24, 9, 8, 8, 9, 9, 13, 13, 6])
-    out.append("")
+    for family in _family_order(rows):
+        out += family_rst(family, [r for r in rows if r["family"] == family], source_keys)
 
-    out += ["ImageNet backbones (the trunks of the pose networks; ``pretrained_base=True`` "
-            "loads them):", ""]
+    out += [".. rubric:: ImageNet backbones", "",
+            "The trunks of the pose networks (``pretrained_base=True`` loads their ImageNet "
+            "weights); no spec, summarised at %dx%d:" % CLASSIFIER_SIZE, ""]
     body = []
     for r in rows:
-        if r["pose"]:
+        if r["spec"] is not None:
             continue
         body.append(["``%s``" % r["model"], "%dx%d" % r["size"], "%.1f" % (r["params"] / 1e6),
                      "%.2f" % r["gflops"],
@@ -153,7 +300,8 @@ def model_zoo_rst():
     out.append("")
 
     if unregistered:
-        out += ["Weights GluonCV publishes for models gluonpose does not build yet (listed so "
+        out += [".. rubric:: Published, not built yet", "",
+                "Weights GluonCV publishes for models gluonpose does not build yet (listed so "
                 "the numbers can be compared once they are added):", ""]
         body = [["``%s``" % m["model"], "%dx%d" % tuple(m["input_size"]),
                  "``%s``" % m["hashtag"], _ap(m["ap"]), _ap(m["ap_flip"]),
@@ -161,10 +309,9 @@ def model_zoo_rst():
         out += _list_table(["model", "input (HxW)", "weights", "COCO AP / AP50 / AP75",
                             "... with flip test", "source"], body, [30, 10, 10, 16, 16, 6])
         out.append("")
-        notes = [m for m in unregistered + [r["published"] for r in pose if r["published"]]
-                 if m.get("note")]
-        for m in notes:
-            out += ["``%s`` (``%s``): %s." % (m["model"], m["hashtag"], m["note"]), ""]
+        for m in unregistered:
+            if m.get("note"):
+                out += ["``%s`` (``%s``): %s." % (m["model"], m["hashtag"], m["note"]), ""]
 
     out += ["**Protocol of every published AP above.** %s" % next(iter(
         table["protocols"].values())), ""]

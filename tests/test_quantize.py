@@ -157,3 +157,32 @@ def test_pck_agreement_hand_values():
     assert np.isnan(pck_agreement(a, b, boxes, mask=np.zeros((2, 3), bool)))
     with pytest.raises(ValueError):
         pck_agreement(a, b[:1], boxes)
+
+
+def test_duc_head_quantizes_every_convolution():
+    """MobilePose's DUC head: no convolution left in FP32; only the pixel shuffles may be."""
+    from gluonpose.deploy.quantize import LAYOUT_OPS, calibration_crops
+    mx.random.seed(0)
+    net = get_model("mobile_pose_resnet18_v1b")
+    net.initialize(mx.init.MSRAPrelu())
+    crops = calibration_crops(SIZE, num_examples=4)
+    qnet = quantize(net, SIZE, calib_data=crops, batch_size=4)
+    summary = quantization_summary(qnet)
+    print(summary)
+    # 20 trunk convolutions, the 1x1 reduction, 3 DUC convs, the heatmap conv
+    assert summary["convolutions"] == {"int8": 25, "fp32": 0, "fp32_names": []}
+    assert set(summary["fp32"]) <= set(LAYOUT_OPS), summary["fp32"]
+    assert not summary["blocks"]["features"]["fp32"]
+    head = summary["blocks"]["upsampling"]
+    assert head["int8"] == {"_sg_mkldnn_conv": 5}, head       # conv+BN+ReLU fused in each DUC
+    # each pixel shuffle: three reshapes and one transpose
+    assert head["fp32"] == {"Reshape": 9, "transpose": 3}, head
+    # one conversion pair per pixel shuffle (oneDNN transposes FP32 only), plus input/output
+    assert summary["conversions"] == {"_contrib_quantize_v2": 4, "_contrib_dequantize": 4}
+    # the shuffles can also run on the INT8 codes: no conversion inside, same outputs
+    fused = quantize(net, SIZE, calib_data=crops, batch_size=4, int8_layout=True)
+    fused_summary = quantization_summary(fused)
+    assert not fused_summary["fp32"], fused_summary["fp32"]
+    assert fused_summary["conversions"] == {"_contrib_quantize_v2": 1, "_contrib_dequantize": 1}
+    x = mx.nd.array(crops)
+    np.testing.assert_array_equal(fused(x).asnumpy(), qnet(x).asnumpy())

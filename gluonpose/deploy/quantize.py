@@ -6,11 +6,25 @@ the bundled mini COCO set, ground-truth boxes, the validation transform), and
 returns a ``gluon.SymbolBlock`` whose convolutions, batch norms, activations
 and pooling run in INT8 with oneDNN kernels.
 
-What stays FP32: MXNet 1.9 has no quantized ``Deconvolution``, so the three
-transposed convolutions of the Simple Baselines head run in FP32 between a
-dequantize and a quantize node (:func:`quantization_summary` lists it for a
-given network); they are about 40 % of the FP32 network's work at 256x192,
-which bounds the INT8 speed-up.
+What runs INT8 depends on the head (:func:`quantization_summary` lists it per
+top-level block of the network, e.g. trunk ``features`` and head ``upsampling``):
+
+* **DUC / pixel-shuffle heads** (MobilePose, FastPose): every convolution, trunk
+  and head, is INT8, each DUC's 3x3 conv fused with its batch norm and ReLU by
+  oneDNN. The pixel shuffles (reshape/transpose only) are the one part left in
+  FP32, between a dequantize and a quantize node, because that measured
+  faster: MXNet 1.9's transpose on INT8 tensors is slower than the FP32 one
+  plus the two conversions (``bench/bench_zoo.py`` measures both). ``quantize(..., int8_layout=True)``
+  moves them onto the INT8 codes all the same (:func:`fuse_int8_layout`; same
+  outputs), for a runtime where INT8 transposes are fast.
+* **Deconvolution heads** (SimplePose): MXNet 1.9 has no quantized
+  ``Deconvolution``, so the three transposed convolutions run in FP32 between
+  a dequantize and a quantize node; they are about 40 % of the FP32 network's
+  work at 256x192, which bounds the INT8 speed-up.
+* **MobileNetV3 trunks**: the convolutions are INT8; the hard-swish /
+  hard-sigmoid arithmetic (``x * relu6(x + 3) / 6``) and the SE gates' products
+  stay FP32 (MXNet 1.9's quantized ``elemwise_mul`` takes signed INT8 inputs
+  only and would fail on an unsigned one at run time).
 
 Calibration modes: ``'naive'`` takes each layer's min/max over the
 calibration crops as the INT8 range; ``'entropy'`` picks the range that
@@ -23,6 +37,7 @@ COCO AP of both networks on a keypoint split.
 """
 import contextlib
 import io
+import json
 import os
 import tempfile
 import warnings
@@ -31,8 +46,8 @@ from collections import OrderedDict
 import mxnet as mx
 import numpy as np
 
-__all__ = ["calibration_crops", "quantize", "quantization_summary", "pck_agreement",
-           "int8_report", "CALIB_MODES"]
+__all__ = ["calibration_crops", "quantize", "quantization_summary", "QuantizationSummary",
+           "fuse_int8_layout", "pck_agreement", "int8_report", "CALIB_MODES", "LAYOUT_OPS"]
 
 CALIB_MODES = ("naive", "entropy")
 
@@ -74,7 +89,8 @@ def calibration_crops(image_size, dataset=None, num_examples=None, mean=(0.485, 
 
 
 def quantize(net, image_size, calib_mode="naive", calib_data=None, num_calib_examples=None,
-             batch_size=16, quantized_dtype="auto", exclude_layers_match=None, logger=None):
+             batch_size=16, quantized_dtype="auto", exclude_layers_match=None, logger=None,
+             int8_layout=False):
     """INT8 copy of an FP32 network (CPU, oneDNN).
 
     Parameters
@@ -98,6 +114,13 @@ def quantize(net, image_size, calib_mode="naive", calib_data=None, num_calib_exa
     exclude_layers_match : list of str, optional
         Keep layers whose name contains one of these in FP32.
     logger : logging.Logger, optional
+    int8_layout : bool, default False
+        Run pure data-movement operators (``Reshape``, ``transpose``...: the
+        pixel shuffle of a DUC head) on the INT8 tensors between two quantized
+        layers, instead of MXNet's dequantize -> FP32 reshape/transpose ->
+        quantize (see :func:`fuse_int8_layout`). Outputs are identical; off by
+        default because MXNet 1.9's oneDNN transpose takes FP32 only, so the
+        FP32 route is the faster one here (module doc).
 
     Returns
     -------
@@ -111,8 +134,12 @@ def quantize(net, image_size, calib_mode="naive", calib_data=None, num_calib_exa
     if quantized_dtype not in ("auto", "int8", "uint8"):
         raise ValueError("quantized_dtype must be auto, int8 or uint8, got %r"
                          % (quantized_dtype,))
+    from ..model_zoo import spec_of
+    spec = spec_of(net)
     if calib_data is None:
-        calib_data = calibration_crops(image_size, num_examples=num_calib_examples)
+        # crops normalised as the network expects them (its spec's mean/std)
+        calib_data = calibration_crops(image_size, num_examples=num_calib_examples,
+                                       mean=spec.mean, std=spec.std)
     calib_data = np.asarray(calib_data, dtype=np.float32)
     if num_calib_examples is not None:
         calib_data = calib_data[:int(num_calib_examples)]
@@ -124,6 +151,10 @@ def quantize(net, image_size, calib_mode="naive", calib_data=None, num_calib_exa
     usable = len(calib_data) - len(calib_data) % batch
     it = mx.io.NDArrayIter(mx.nd.array(calib_data[:usable]), batch_size=batch,
                            data_name="data")
+    # MXNet 1.9's quantized elemwise_mul takes int8 inputs only: with unsigned activations
+    # (auto/uint8) a product such as MobileNetV3's hard-swish x * relu6(x + 3) / 6 gets one
+    # uint8 operand and fails at the first forward, so products stay FP32 there
+    exclude_ops = [] if quantized_dtype == "int8" else ["elemwise_mul"]
     net.hybridize()
     with warnings.catch_warnings():
         # quantize_net warns that it is deprecated after MXNet 2.0 and that the input
@@ -131,39 +162,238 @@ def quantize(net, image_size, calib_mode="naive", calib_data=None, num_calib_exa
         warnings.simplefilter("ignore")
         qnet = quantization.quantize_net(
             net, quantized_dtype=quantized_dtype, exclude_layers_match=exclude_layers_match,
-            calib_data=it, calib_mode=calib_mode, num_calib_examples=usable, ctx=mx.cpu(),
+            exclude_operators=exclude_ops, calib_data=it, calib_mode=calib_mode, num_calib_examples=usable, ctx=mx.cpu(),
             logger=logger)
+    if int8_layout:
+        qnet = fuse_int8_layout(qnet)
+    # the INT8 copy keeps the contract (normalisation, decoded output) of its source, and
+    # remembers which top-level block of the source each operator came from (summary)
+    qnet.pose_spec = spec
+    qnet.pose_block_prefixes = _block_prefixes(net)
     return qnet
+
+
+#: operators that only move data (no arithmetic): they give the same result on INT8 codes
+LAYOUT_OPS = ("Reshape", "reshape", "transpose", "depth_to_space", "space_to_depth",
+              "expand_dims", "squeeze", "Flatten", "flatten")
+_CONVERSIONS = ("_contrib_quantize", "_contrib_quantize_v2", "_contrib_dequantize",
+                "_contrib_requantize")
+_INT8_DTYPES = ("int8", "uint8")
+
+
+def _graph_json(qnet):
+    """The symbol graph of a SymbolBlock (or a called HybridBlock) as a JSON dict."""
+    with tempfile.TemporaryDirectory(prefix="gluonpose-int8-") as tmp:
+        prefix = os.path.join(tmp, "q")
+        qnet.export(prefix)
+        with open(prefix + "-symbol.json", encoding="utf-8") as f:
+            return json.load(f)
+
+
+def _consumers(nodes, heads):
+    out = {}
+    for i, node in enumerate(nodes):
+        for entry in node["inputs"]:
+            out.setdefault(entry[0], []).append(i)
+    for entry in heads:
+        out.setdefault(entry[0], []).append(-1)          # a graph output
+    return out
+
+
+def _prune(graph):
+    """Drop the nodes no output depends on; renumber the rest (order kept)."""
+    nodes = graph["nodes"]
+    keep, stack = set(), [e[0] for e in graph["heads"]]
+    while stack:
+        i = stack.pop()
+        if i not in keep:
+            keep.add(i)
+            stack.extend(e[0] for e in nodes[i]["inputs"])
+    order = sorted(keep)
+    new = {old: k for k, old in enumerate(order)}
+    out_nodes = []
+    for old in order:
+        node = dict(nodes[old])
+        node["inputs"] = [[new[e[0]]] + list(e[1:]) for e in node["inputs"]]
+        out_nodes.append(node)
+    graph = dict(graph, nodes=out_nodes,
+                 heads=[[new[e[0]]] + list(e[1:]) for e in graph["heads"]],
+                 arg_nodes=[k for k, n in enumerate(out_nodes) if n["op"] == "null"])
+    graph.pop("node_row_ptr", None)                      # recomputed by the loader
+    return graph
+
+
+def fuse_int8_layout(qnet):
+    """Run the data-movement operators between two quantized layers on INT8 codes.
+
+    MXNet's quantisation pass keeps every operator without a quantized kernel
+    in FP32, so the pixel shuffle of a DUC head (reshape -> reshape ->
+    transpose -> reshape between two INT8 convolutions) becomes
+    ``dequantize -> FP32 reshape/transpose -> quantize``: two conversions and a
+    transpose of four times the bytes, per DUC block. Reshapes and transposes
+    only move values, so they give the same result on the INT8 codes, and the
+    value range of their output is the range of their input: this pass feeds
+    the layout operators the producing layer's INT8 output directly and hands
+    the consumer the producer's ``min``/``max`` in place of the quantize node's
+    (the calibrated ranges are the same tensor's). A chain is rewritten only
+    when it runs from a ``dequantize`` to a ``quantize`` with nothing else
+    reading the intermediate FP32 tensors. :func:`quantize` applies it only
+    when asked (``int8_layout=True``): with MXNet 1.9 the FP32 route is faster,
+    its oneDNN transpose taking FP32 tensors only.
+
+    Parameters
+    ----------
+    qnet : mxnet.gluon.SymbolBlock
+        Output of ``quantize_net``.
+
+    Returns
+    -------
+    mxnet.gluon.SymbolBlock
+        ``qnet`` itself when no chain qualifies, else a rewritten copy (input
+        ``data``, same parameters); outputs equal ``qnet``'s.
+    """
+    graph = _graph_json(qnet)
+    nodes = graph["nodes"]
+    users = _consumers(nodes, graph["heads"])
+    redirect = {}                                       # (node, out) -> new input entry
+    for q, node in enumerate(nodes):
+        if node["op"] not in ("_contrib_quantize_v2", "_contrib_quantize"):
+            continue
+        chain, i = [], node["inputs"][0][0]
+        while nodes[i]["op"] in LAYOUT_OPS and len(users.get(i, ())) == 1:
+            chain.append(i)
+            i = nodes[i]["inputs"][0][0]
+        if not chain or nodes[i]["op"] != "_contrib_dequantize" or len(users.get(i, ())) != 1:
+            continue
+        d_inputs = nodes[i]["inputs"]                     # (data, min, max) of the producer
+        nodes[chain[-1]]["inputs"][0] = list(d_inputs[0])
+        redirect[(q, 0)] = [chain[0], 0, 0]
+        redirect[(q, 1)] = list(d_inputs[1])
+        redirect[(q, 2)] = list(d_inputs[2])
+    if not redirect:
+        return qnet
+    for node in nodes:
+        node["inputs"] = [redirect.get((e[0], e[1]), e) for e in node["inputs"]]
+    graph["heads"] = [redirect.get((e[0], e[1]), e) for e in graph["heads"]]
+    sym = mx.sym.load_json(json.dumps(_prune(graph)))
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory(prefix="gluonpose-int8-") as tmp:
+        warnings.simplefilter("ignore")
+        out = mx.gluon.SymbolBlock(sym, mx.sym.var("data"))
+        # the same values, with their stored dtypes (pre-quantized weights are int8)
+        params_file = os.path.join(tmp, "q.params")
+        mx.nd.save(params_file, {name: p.data() for name, p in qnet.collect_params().items()})
+        out.collect_params().load(params_file, ctx=mx.cpu(), ignore_extra=True, cast_dtype=True,
+                                  dtype_source="saved")
+    return out
+
+
+def _block_prefixes(net):
+    """``[(name prefix, top-level child name)]`` of every block under ``net``, longest first."""
+    pairs = []
+
+    def walk(block, top):
+        pairs.append((block.prefix, top))
+        for child in block._children.values():
+            walk(child, top)
+
+    for name, child in net._children.items():
+        walk(child, name)
+    return sorted(pairs, key=lambda p: -len(p[0]))
+
+
+def _origin(node):
+    """The FP32 name (and op) a quantized graph node stands for."""
+    sub = node.get("subgraphs")
+    if sub:
+        for inner in sub[0]["nodes"]:
+            if inner["op"] in ("Convolution", "FullyConnected"):
+                return inner["name"], inner["op"]
+    name = node["name"]
+    if name.startswith("quantized_"):
+        name = name[len("quantized_"):]
+    op = node["op"]
+    if op.startswith("_contrib_quantized_"):
+        op = {"conv": "Convolution", "fully_connected": "FullyConnected"}.get(
+            op[len("_contrib_quantized_"):], op)
+    return name, op
+
+
+class QuantizationSummary(dict):
+    """What :func:`quantization_summary` returns: a dict with a readable ``str()``."""
+
+    def __str__(self):
+        conv = self["convolutions"]
+        lines = ["convolutions: %d INT8, %d FP32%s" % (
+            conv["int8"], conv["fp32"],
+            (" (" + ", ".join(conv["fp32_names"]) + ")") if conv["fp32_names"] else "")]
+        width = max([len("conversions")] + [len(b) for b in self["blocks"]])
+        for block, sides in self["blocks"].items():
+            for side in ("int8", "fp32"):
+                if sides[side]:
+                    lines.append("  %-*s %-4s %s" % (width, block, side.upper(), ", ".join(
+                        "%s x%d" % kv for kv in sorted(sides[side].items()))))
+        lines.append("  %-*s      %s" % (width, "conversions", ", ".join(
+            "%s x%d" % kv for kv in sorted(self["conversions"].items())) or "none"))
+        return "\n".join(lines)
 
 
 def quantization_summary(qnet):
     """Which operators of a quantized network run in INT8 and which in FP32.
 
+    An operator runs INT8 when it is a quantized kernel (``_contrib_quantized_*``
+    or a oneDNN fused node with ``quantized=true``), or when it only moves data
+    (:data:`LAYOUT_OPS`) and its input is INT8 (see :func:`fuse_int8_layout`).
+    Everything else, layout operators on FP32 tensors included, is FP32.
+
     Returns
     -------
-    dict
-        ``{'int8': {op: count}, 'fp32': {op: count}}``: compute operators only
-        (quantize/dequantize/requantize conversions are not counted). A fused
-        oneDNN convolution counts as INT8 when its ``quantized`` attribute is set.
+    QuantizationSummary
+        A dict (``str()`` of it is a readable table) with
+
+        * ``'int8'``, ``'fp32'``: ``{graph op: count}`` of the compute operators
+          (quantize/dequantize/requantize conversions are not counted);
+        * ``'conversions'``: ``{op: count}`` of those conversions;
+        * ``'convolutions'``: ``{'int8': n, 'fp32': n, 'fp32_names': [...]}``:
+          every convolution, fused oneDNN ones by the ``Convolution`` inside them;
+        * ``'blocks'``: the same ``{'int8': {...}, 'fp32': {...}}`` split by the
+          top-level block of the source network the operator belongs to (e.g.
+          ``features`` / ``upsampling`` for MobilePose, ``preact`` / ``duc1`` ...
+          for FastPose), when the network came from :func:`quantize`; operators
+          of no known block are under ``'other'``.
     """
-    import json
-    with tempfile.TemporaryDirectory() as tmp:
-        prefix = os.path.join(tmp, "q")
-        qnet.export(prefix)
-        with open(prefix + "-symbol.json", encoding="utf-8") as f:
-            nodes = json.load(f)["nodes"]
-    conversions = ("_contrib_quantize", "_contrib_quantize_v2", "_contrib_dequantize",
-                   "_contrib_requantize")
-    out = {"int8": {}, "fp32": {}}
+    nodes = _graph_json(qnet)["nodes"]
+    prefixes = getattr(qnet, "pose_block_prefixes", None) or []
+    out = QuantizationSummary(int8={}, fp32={}, conversions={},
+                              convolutions={"int8": 0, "fp32": 0, "fp32_names": []},
+                              blocks=OrderedDict())
+    for _, top in prefixes[::-1]:
+        out["blocks"].setdefault(top, {"int8": {}, "fp32": {}})
+    int8_out = []                                 # whether node i's first output is INT8
     for node in nodes:
         op = node["op"]
-        if op == "null" or op in conversions:
-            continue
         attrs = node.get("attrs", {})
-        int8 = op.startswith("_contrib_quantized") or str(attrs.get("quantized", "")).lower() \
-            == "true"
-        side = out["int8" if int8 else "fp32"]
-        side[op] = side.get(op, 0) + 1
+        quantized = op.startswith("_contrib_quantized") \
+            or str(attrs.get("quantized", "")).lower() == "true"
+        if op == "null":
+            int8_out.append(False)
+            continue
+        if op in _CONVERSIONS:
+            out["conversions"][op] = out["conversions"].get(op, 0) + 1
+            int8_out.append(op != "_contrib_dequantize")
+            continue
+        int8 = quantized or (op in LAYOUT_OPS and int8_out[node["inputs"][0][0]])
+        int8_out.append(int8)
+        side = "int8" if int8 else "fp32"
+        out[side][op] = out[side].get(op, 0) + 1
+        name, base_op = _origin(node)
+        if base_op == "Convolution":
+            out["convolutions"][side] += 1
+            if not int8:
+                out["convolutions"]["fp32_names"].append(name)
+        if prefixes:
+            top = next((t for p, t in prefixes if p and name.startswith(p)), "other")
+            group = out["blocks"].setdefault(top, {"int8": {}, "fp32": {}})[side]
+            group[op] = group.get(op, 0) + 1
     return out
 
 
