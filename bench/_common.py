@@ -5,7 +5,7 @@ import platform
 import statistics
 import sys
 
-__all__ = ["cpu_name", "median", "machine_line", "bench_main"]
+__all__ = ["cpu_name", "median", "machine_line", "bench_main", "gmacs"]
 
 
 def cpu_name():
@@ -18,6 +18,13 @@ def cpu_name():
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def gmacs(name, size):
+    """Multiply-adds (1e9) of registered model ``name`` at input ``(H, W)``, from its graph."""
+    from gluonpose.model_zoo import get_model
+    from gluonpose.utils.model_summary import model_summary
+    return model_summary(get_model(name), size).macs / 1e9
 
 
 def median(values):

@@ -43,7 +43,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from bench._common import bench_main, machine_line  # noqa: E402
+from bench._common import bench_main, gmacs, machine_line  # noqa: E402
 
 MODELS = ("mobile_pose_resnet18_v1b", "mobile_pose_resnet50_v1b", "mobile_pose_mobilenet1.0",
           "mobile_pose_mobilenetv2_1.0", "mobile_pose_mobilenetv3_large",
@@ -110,12 +110,6 @@ def _trained(name, epochs, folder, max_samples=None):
     return net, meta, cached
 
 
-def _gmacs(name, size):
-    from gluonpose.model_zoo import get_model
-    from gluonpose.utils.model_summary import model_summary
-    return model_summary(get_model(name), size).macs / 1e9
-
-
 def run(args=None):
     """Train (or reuse), quantise and compare every model; returns a markdown section.
 
@@ -153,7 +147,7 @@ def run(args=None):
     ref = "mobile_pose_resnet18_v1b"
     heavy_note = ""
     if ref in train_s:
-        g_ref, g_heavy = _gmacs(ref, INPUT), _gmacs(NOT_TRAINED, INPUT)
+        g_ref, g_heavy = gmacs(ref, INPUT), gmacs(NOT_TRAINED, INPUT)
         est = train_s[ref] * g_heavy / g_ref
         heavy_note = (
             "| %s | -- | not trained: %.2f GMACs at 128x96 vs %.2f for %s, so about %.0f s "

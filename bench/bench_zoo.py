@@ -44,7 +44,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from bench._common import bench_main, machine_line, median  # noqa: E402
+from bench._common import bench_main, gmacs, machine_line, median  # noqa: E402
 
 #: (model, input size, batches): every new model GluonCV also has
 CASES = (
@@ -146,12 +146,6 @@ def _time_group(nets, shape, rounds):
     return {k: median(v) for k, v in rates.items()}
 
 
-def _gmacs(name, size):
-    from gluonpose.model_zoo import get_model
-    from gluonpose.utils.model_summary import model_summary
-    return model_summary(get_model(name), size).macs / 1e9
-
-
 def run(args=None):
     """Run the benchmark; returns a markdown section.
 
@@ -201,7 +195,7 @@ def run(args=None):
             head_rows.append("| %d | %d | %.1f | %.1f | %.1f | **%.2fx** | %.2fx |" % (
                 batch, rounds, r["gcv_simple"], r["gcv_mobile"], r["int8_mobile"], ratio,
                 r["gcv_mobile"] / r["gcv_simple"]))
-        macs_simple, macs_mobile = _gmacs(simple, size), _gmacs(mobile, size)
+        macs_simple, macs_mobile = gmacs(simple, size), gmacs(mobile, size)
         # the pixel shuffles on INT8 codes vs MXNet's FP32 reshape/transpose between a
         # dequantize and a quantize node (same network, same calibration, same outputs)
         shuffle_rows = []

@@ -325,11 +325,8 @@ class CascadedPyramidNetwork(nn.HybridBlock):
         base = get_resnet_v1b(base_name, pretrained=pretrained_base, ctx=pretrained_ctx,
                               root=root, norm_layer=BatchNormCudnnOff)
         with self.name_scope():
-            # the trunk's eight children (stem x4, layer1..layer4) in forward order,
-            # at resnet.0 .. resnet.7 as in the Simple Baselines net
-            self.resnet = nn.HybridSequential(prefix="")
-            for child in base.trunk():
-                self.resnet.add(child)
+            # stem x4, layer1..layer4 at resnet.0 .. resnet.7, as in the Simple Baselines net
+            self.resnet = base.trunk_block()
             self.global_net = GlobalNet((256, 512, 1024, 2048), num_joints, channels,
                                         prefix="global_")
             self.refine_net = RefineNet(num_joints, channels, tuple(refine_depths),

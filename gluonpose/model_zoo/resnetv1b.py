@@ -207,6 +207,18 @@ class ResNetV1b(nn.HybridBlock):
         return [self.conv1, self.bn1, self.relu, self.maxpool,
                 self.layer1, self.layer2, self.layer3, self.layer4]
 
+    def trunk_block(self):
+        """The trunk as one ``HybridSequential`` holding those children by reference.
+
+        Pose nets keep it as their ``resnet`` child, so its parameters are
+        ``resnet.0`` ... ``resnet.7`` (GluonCV's structural names); ImageNet's
+        pool and classifier are left behind.
+        """
+        seq = nn.HybridSequential(prefix="")
+        for child in self.trunk():
+            seq.add(child)
+        return seq
+
 
 #: name -> (block, stage depths, variant options)
 RESNET_SPECS = {

@@ -77,11 +77,7 @@ class SimplePoseResNet(nn.HybridBlock):
         base = get_resnet_v1b(base_name, pretrained=pretrained_base, ctx=pretrained_ctx,
                               root=root, norm_layer=BatchNormCudnnOff)
         with self.name_scope():
-            # The trunk is held by reference in forward order; ImageNet's pool and
-            # classifier are left behind.
-            self.resnet = nn.HybridSequential(prefix="")
-            for child in base.trunk():
-                self.resnet.add(child)
+            self.resnet = base.trunk_block()
             in_channels = 512 * RESNET_SPECS[base_name][0].expansion
             self.deconv_layers = self._make_deconv_layers(
                 in_channels, num_deconv_filters, num_deconv_kernels, deconv_with_bias)

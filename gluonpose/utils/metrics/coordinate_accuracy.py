@@ -1,8 +1,7 @@
 """Training-time accuracy of soft-argmax coordinates (integral regression)."""
 import numpy as np
-from mxnet import metric as _mx_metric
-
 from ...codecs.integral import soft_argmax_normalized
+from .heatmap_accuracy import PerDeviceAccuracy
 
 __all__ = ["CoordinateAccuracy"]
 
@@ -11,7 +10,7 @@ def _as_numpy(x):
     return x.asnumpy() if hasattr(x, "asnumpy") else np.asarray(x)
 
 
-class CoordinateAccuracy(_mx_metric.EvalMetric):
+class CoordinateAccuracy(PerDeviceAccuracy):
     """Fraction of joints whose soft-argmax lies near the target coordinate.
 
     The coordinate counterpart of
@@ -72,28 +71,3 @@ class CoordinateAccuracy(_mx_metric.EvalMetric):
         has = num_valid > 0
         acc = correct.sum(axis=0)[has] / num_valid[has]
         return float(acc.sum()), int(has.sum())
-
-    def update(self, labels, preds):
-        """Accumulate one batch.
-
-        Parameters
-        ----------
-        labels : list of NDArray or numpy.ndarray
-            Normalised target coordinates ``(N, J, 2)``, one element per device.
-        preds : list of NDArray or numpy.ndarray
-            Network maps ``(N, J, h, w)`` (or ``(N, J, 2)`` coordinates), same
-            order.
-        """
-        if not isinstance(labels, (list, tuple)):
-            labels = [labels]
-        if not isinstance(preds, (list, tuple)):
-            preds = [preds]
-        if len(labels) != len(preds):
-            raise ValueError("CoordinateAccuracy: %d labels but %d predictions"
-                             % (len(labels), len(preds)))
-        for label, pred in zip(labels, preds):
-            acc_sum, count = self._element(label, pred)
-            self.sum_metric += acc_sum
-            self.num_inst += count
-            self.global_sum_metric += acc_sum
-            self.global_num_inst += count

@@ -2,7 +2,7 @@
 import numpy as np
 from mxnet import metric as _mx_metric
 
-__all__ = ["HeatmapAccuracy"]
+__all__ = ["HeatmapAccuracy", "PerDeviceAccuracy"]
 
 
 def _as_numpy(x):
@@ -19,7 +19,45 @@ def _argmax_xy(heatmaps):
     return xy, maxval
 
 
-class HeatmapAccuracy(_mx_metric.EvalMetric):
+class PerDeviceAccuracy(_mx_metric.EvalMetric):
+    """Base of the training accuracies: per-device lists of labels and outputs.
+
+    A subclass gives ``_element(label, pred) -> (sum of per-joint accuracies,
+    number of joints with a label)`` for one device's batch; the running sums
+    (``sum_metric``/``num_inst`` and their ``global_`` twins, which the engine
+    restores on resume) are kept here.
+    """
+
+    def update(self, labels, preds):
+        """Accumulate one batch.
+
+        Parameters
+        ----------
+        labels : list of NDArray or numpy.ndarray
+            Targets, one element per device (heatmaps ``(N, J, h, w)`` or
+            normalised coordinates ``(N, J, 2)``, by subclass).
+        preds : list of NDArray or numpy.ndarray
+            Network outputs, same order.
+        """
+        if not isinstance(labels, (list, tuple)):
+            labels = [labels]
+        if not isinstance(preds, (list, tuple)):
+            preds = [preds]
+        if len(labels) != len(preds):
+            raise ValueError("%s: %d labels but %d predictions"
+                             % (type(self).__name__, len(labels), len(preds)))
+        for label, pred in zip(labels, preds):
+            acc_sum, count = self._element(label, pred)
+            self.sum_metric += acc_sum
+            self.num_inst += count
+            self.global_sum_metric += acc_sum
+            self.global_num_inst += count
+
+    def _element(self, label, pred):
+        raise NotImplementedError
+
+
+class HeatmapAccuracy(PerDeviceAccuracy):
     """Fraction of joints whose predicted argmax lies near the target argmax.
 
     For each heatmap the argmax of the prediction and of the label are
@@ -111,27 +149,3 @@ class HeatmapAccuracy(_mx_metric.EvalMetric):
         has = num_valid > 0
         acc = correct.sum(axis=0)[has] / num_valid[has]
         return float(acc.sum()), int(has.sum())
-
-    def update(self, labels, preds):
-        """Accumulate one batch.
-
-        Parameters
-        ----------
-        labels : list of NDArray or numpy.ndarray
-            Target heatmaps ``(N, J, h, w)``, one element per device.
-        preds : list of NDArray or numpy.ndarray
-            Predicted heatmaps, same shapes, same order.
-        """
-        if not isinstance(labels, (list, tuple)):
-            labels = [labels]
-        if not isinstance(preds, (list, tuple)):
-            preds = [preds]
-        if len(labels) != len(preds):
-            raise ValueError("HeatmapAccuracy: %d labels but %d predictions"
-                             % (len(labels), len(preds)))
-        for label, pred in zip(labels, preds):
-            acc_sum, count = self._element(label, pred)
-            self.sum_metric += acc_sum
-            self.num_inst += count
-            self.global_sum_metric += acc_sum
-            self.global_num_inst += count
