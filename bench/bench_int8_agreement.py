@@ -185,7 +185,7 @@ def run(args=None):
         "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |",
     ] + rows + ([heavy_note] if heavy_note else []) + [
         "",
-        "Target PCK@0.05 >= %.2f on labelled joints for every quantised model, with its better "
+        "Target PCK@0.05 >= %.2f on labelled joints for every quantised model trained here (not the resnet101 FastPose, see its row), with its better "
         "calibration (`gluonpose export --int8 --calib-mode naive|entropy`): **%s** (lowest: "
         "%s, %s, %.3f labelled / %.3f all joints). Unlabelled joints were never supervised, so "
         "their heatmaps have no peak and their argmax moves under any perturbation; the all-"
