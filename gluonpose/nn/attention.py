@@ -34,5 +34,9 @@ class SELayer(nn.HybridBlock):
                                      weight_initializer=dense_initializer))
 
     def hybrid_forward(self, F, x):
-        gate = self.fc(F.mean(x, axis=(2, 3)))           # (N, C)
+        # global average pooling rather than F.mean: it exports to ONNX as
+        # GlobalAveragePool (mxnet's mean converter writes a ReduceMean that onnx
+        # 1.14's checker rejects at opset 13); Dense flattens (N, C, 1, 1) to (N, C)
+        pooled = F.Pooling(x, kernel=(1, 1), global_pool=True, pool_type="avg")
+        gate = self.fc(pooled)                            # (N, C)
         return F.broadcast_mul(x, F.expand_dims(F.expand_dims(gate, axis=2), axis=3))
