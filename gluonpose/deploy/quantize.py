@@ -72,14 +72,14 @@ def calibration_crops(image_size, dataset=None, num_examples=None, mean=(0.485, 
     numpy.ndarray
         float32 ``(N, 3, H, W)``.
     """
-    from ..data.transforms.presets.simple_pose import SimplePoseDefaultValTransform
+    from ..data.transforms.presets.top_down import TopDownValTransform
     if dataset is None:
         from ..data import mini_coco
         dataset = mini_coco(image_format="numpy")
     n = len(dataset) if num_examples is None else min(int(num_examples), len(dataset))
     if n <= 0:
         raise ValueError("calibration needs at least one person box")
-    transform = SimplePoseDefaultValTransform(None, None, image_size=image_size, mean=mean,
+    transform = TopDownValTransform(None, None, image_size=image_size, mean=mean,
                                               std=std)
     crops = np.empty((n, 3) + tuple(image_size), dtype=np.float32)
     for i in range(n):

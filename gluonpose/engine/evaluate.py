@@ -138,8 +138,8 @@ def predict_dataset(net, dataset, ctxs, image_size, mean, std, codec, flip_test=
     spec = spec or spec_of(net)
     from tqdm import tqdm
     from ..codecs import flip_merge
-    from ..data.transforms.presets.simple_pose import SimplePoseDefaultValTransform
-    transform = SimplePoseDefaultValTransform(None, None, image_size=image_size, mean=mean,
+    from ..data.transforms.presets.top_down import TopDownValTransform
+    transform = TopDownValTransform(None, None, image_size=image_size, mean=mean,
                                               std=std)
     loader = gluon.data.DataLoader(dataset.transform(transform, lazy=True),
                                    batch_size=batch_size * len(ctxs), shuffle=False,

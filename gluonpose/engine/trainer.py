@@ -389,7 +389,7 @@ class _Engine:
         return ds
 
     def _loader(self):
-        from ..data.transforms.presets.simple_pose import SimplePoseDefaultTrainTransform
+        from ..data.transforms.presets.top_down import TopDownTrainTransform
         from .supervision import Supervision
         cfg = self.cfg
         sigma = plain_number(cfg["sigma"])
@@ -397,7 +397,7 @@ class _Engine:
                                        codec=cfg["codec"], sigma=sigma)
         self.codec = self.supervision.codec
         rng = SampleRNG()
-        transform = SimplePoseDefaultTrainTransform(
+        transform = TopDownTrainTransform(
             self.num_joints, None, image_size=self.image_size, heatmap_size=self.heatmap_size,
             sigma=sigma, mean=self.mean, std=self.std, random_flip=bool(cfg["random_flip"]),
             scale_factor=float(cfg["scale_factor"]), rotation_factor=float(cfg["rotation_factor"]),

@@ -1,5 +1,7 @@
 """Per-model transform presets (GluonCV's ``gluoncv.data.transforms.presets``)."""
-from . import simple_pose
+from . import simple_pose, top_down
 from .simple_pose import SimplePoseDefaultTrainTransform, SimplePoseDefaultValTransform
+from .top_down import TopDownTrainTransform, TopDownValTransform
 
-__all__ = ["simple_pose", "SimplePoseDefaultTrainTransform", "SimplePoseDefaultValTransform"]
+__all__ = ["simple_pose", "top_down", "SimplePoseDefaultTrainTransform",
+           "SimplePoseDefaultValTransform", "TopDownTrainTransform", "TopDownValTransform"]
