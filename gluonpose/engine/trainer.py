@@ -53,6 +53,7 @@ from .data import EpochBatchSampler, InMemoryDataset, KeyedTransformDataset, Sam
     SubsetDataset
 from .records import TrainingLog, make_logger
 from .signals import GracefulStop
+from .supervision import Supervision
 
 __all__ = ["train", "resume_config", "TrainResult", "build_lr_scheduler", "derive_seed",
            "build_net", "forward_backward", "check_heatmap_size", "check_output_sizes"]
@@ -227,7 +228,6 @@ def forward_backward(net, loss_fn, batch, ctxs, dtype="float32"):
     data = _split(batch[0], ctxs)
     target = _split(batch[1], ctxs)
     weight = _split(batch[2], ctxs)
-    from .supervision import Supervision
     with autograd.record():
         outputs = [net(x.astype(dtype, copy=False)) for x in data]
         if isinstance(loss_fn, Supervision):
@@ -390,7 +390,6 @@ class _Engine:
 
     def _loader(self):
         from ..data.transforms.presets.top_down import TopDownTrainTransform
-        from .supervision import Supervision
         cfg = self.cfg
         sigma = plain_number(cfg["sigma"])
         self.supervision = Supervision(self.spec, self.image_size, self.heatmap_size,
