@@ -54,6 +54,35 @@ FAMILIES = (
      "AlphaPose's FastPose on SE-ResNet-50; the ``alpha_pose_mobilenetv3_*`` models are "
      "gluonpose's light FastPose for CPUs (MobileNetV3 trunk, DUC widths re-sized to it; "
      "no published weights)."),
+    ("hourglass", "Stacked hourglass",
+     "Newell, Yang and Deng (ECCV 2016): a 7x7 stem with pre-activation residual units, then "
+     "*n* hourglass modules (four 2x max-pool down-samplings, nearest up-sampling, a residual "
+     "unit per skip), each with its own 1x1 prediction head whose maps and features are fed "
+     "back into the next stack through 1x1 merge convolutions. Every stack is supervised; the "
+     "last is decoded; the flip test merges without the one-pixel shift, as the reference "
+     "does. No published weights."),
+    ("cpn", "Cascaded Pyramid Network (CPN)",
+     "Chen et al. (CVPR 2018) on this project's ResNet v1b trunks: GlobalNet (a feature "
+     "pyramid over C2..C5 with a heatmap head per level, supervised with Gaussians of "
+     "sigma 2.6, 2.0, 1.7 and 1.4 from the coarsest level down) and RefineNet (bottleneck "
+     "stacks per level, up-sampled, concatenated), trained with online hard keypoint mining "
+     "(the 8 worst of 17 joints per sample). The RefineNet output is decoded. No published "
+     "weights. The parameter count agrees with the HRNet paper's CPN-R50; its GFLOPs "
+     "exceed that paper's figure by 8 % even in the HRNet count, a difference the "
+     "references do not explain."),
+)
+
+#: Structure figures the references publish, set beside this page's counts:
+#: (model, input size (H, W), published params (M), published GFLOPs, how the
+#: reference counts, source).
+REFERENCE_STRUCTURE = (
+    ("hourglass_8stack_mpii", (256, 256), 25.59, 28.0,
+     "multiply-adds of the convolutions, 1e9",
+     "the PyTorch 8-stack hourglass (bearpaw/pytorch-pose layout) as listed in the "
+     "yuanyuanli85/Fast_Human_Pose_Estimation_Pytorch README"),
+    ("cpn_resnet50_v1b", (256, 192), 27.0, 6.20,
+     "the HRNet paper's count (compare the HRNet-count column)",
+     "Sun et al., HRNet (CVPR 2019), Table 1, CPN ResNet-50 256x192"),
 )
 
 #: Normalisations with a name (mean, std on RGB in [0, 1]).
@@ -61,6 +90,7 @@ NORMALISATIONS = (
     ("ImageNet mean and std", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
     ("AlphaPose's mean (0.406, 0.457, 0.480) and std 1", (0.406, 0.457, 0.480),
      (1.0, 1.0, 1.0)),
+    ("RGB in [0, 1] (x / 255, no mean or std)", (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
 )
 
 
@@ -272,6 +302,33 @@ def family_rst(family, rows, source_keys):
         if r["published"] and r["published"].get("note") and r not in marks:
             out += ["``%s`` (``%s``): %s." % (r["model"], r["published"]["hashtag"],
                                               r["published"]["note"]), ""]
+    out += reference_structure_rst(rows)
+    return out
+
+
+def reference_structure_rst(rows):
+    """A table setting this page's counts beside the structure a reference publishes.
+
+    Only for the models of ``rows`` listed in :data:`REFERENCE_STRUCTURE`; the
+    counts here are the ones of the rows (computed from the symbol graph).
+    """
+    body = []
+    for model, size, params, gflops, convention, source in REFERENCE_STRUCTURE:
+        row = next((r for r in rows if r["model"] == model and r["size"] == size), None)
+        if row is None:
+            continue
+        body.append(["``%s``" % model, "%dx%d" % size,
+                     "%.2f / %g" % (row["params"] / 1e6, params),
+                     "%.2f (HRNet count %.2f) / %g" % (row["gflops"], row["hrnet_gflops"],
+                                                          gflops),
+                     convention, source])
+    if not body:
+        return []
+    out = ["Structure beside the reference (params in millions, GFLOPs; *here / published*):",
+           ""]
+    out += _list_table(["model", "input (HxW)", "params (M)", "GFLOPs", "published count",
+                        "published in"], body, [18, 7, 9, 14, 16, 24])
+    out.append("")
     return out
 
 
