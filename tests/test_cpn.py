@@ -67,7 +67,7 @@ def test_registered_specs():
     assert names <= set(get_pose_model_list("top_down"))
     spec = get_model_spec("cpn_resnet50_v1b")
     assert spec.family == "cpn" and spec.input_size == (256, 192) and spec.stride == 4
-    assert spec.size_multiple == 32 and spec.flip_shift is False
+    assert spec.size_multiple == 32 and spec.flip_shift == 0.75
     assert [o.name for o in spec.outputs] == list(NAMES)
     assert [o.index for o in spec.outputs] == [0, 1, 2, 3, 4]
     assert [o.sigma for o in spec.outputs] == list(SIGMAS)

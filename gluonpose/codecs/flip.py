@@ -18,6 +18,14 @@ column 0 untouched, so after the shift columns 0 and 1 hold the same values
 the shift, so :func:`flip_heatmaps` fills it with zeros and :func:`flip_merge`
 takes that column from the plain output alone instead of averaging.
 
+``shift=f`` with a number ``0 < f < 1`` moves the map ``f`` of a cell right by
+linear interpolation (``out[k] = (1 - f) map[k] + f map[k - 1]``, column 0
+taking its own value for the missing ``map[-1]``): ``f = (s - 1) / s`` (0.75 at
+stride 4) is the exact correction, what the references that flip without a
+shift (stacked hourglass, CPN) get for free from their pixel-centre coordinate
+convention. A model's spec says which shift its flip test uses
+(``spec.flip_shift``).
+
 Both functions accept numpy arrays and ``mx.nd.NDArray`` (results stay on the
 input's context) and never modify their input (GluonCV's numpy path does: it
 flips a view and swaps channels in place).
@@ -34,9 +42,16 @@ _SHIFTS = (False, True, "drop")
 def _check_shift(shift):
     if isinstance(shift, (bool, np.bool_)) or shift in (0, 1):
         return bool(shift)
-    if shift == "drop":
+    if isinstance(shift, str) and shift == "drop":
         return shift
-    raise ValueError("shift must be False, True or 'drop', got %r" % (shift,))
+    if isinstance(shift, (float, np.floating)) and 0.0 < shift < 1.0:
+        return float(shift)
+    raise ValueError("shift must be False, True, 'drop' or a fraction of a cell in (0, 1), "
+                     "got %r" % (shift,))
+
+
+def _is_fraction(shift):
+    return isinstance(shift, float) and not isinstance(shift, bool)
 
 
 def flip_heatmaps(heatmaps, flip_index, shift=True):
@@ -65,6 +80,9 @@ def flip_heatmaps(heatmaps, flip_index, shift=True):
     perm = _flip_perm(heatmaps.shape[1], flip_index)
     if isinstance(heatmaps, np.ndarray):
         out = heatmaps[:, perm, :, ::-1]             # fancy index: a fresh array
+        if _is_fraction(shift):
+            left = np.concatenate([out[..., :1], out[..., :-1]], axis=-1)
+            return np.ascontiguousarray((1 - shift) * out + shift * left, dtype=out.dtype)
         if shift:
             out = np.ascontiguousarray(out)
             out[..., 1:] = out[..., :-1].copy()
@@ -75,6 +93,10 @@ def flip_heatmaps(heatmaps, flip_index, shift=True):
     ctx = heatmaps.context
     idx = mx.nd.array(perm, ctx=ctx, dtype=np.int64)
     out = mx.nd.flip(mx.nd.take(heatmaps, idx, axis=1), axis=3)
+    if _is_fraction(shift):
+        left = mx.nd.concat(out.slice_axis(axis=3, begin=0, end=1),
+                            out.slice_axis(axis=3, begin=0, end=-1), dim=3)
+        return (1 - shift) * out + shift * left
     if shift:
         first = out.slice_axis(axis=3, begin=0, end=1)
         if shift == "drop":

@@ -228,9 +228,14 @@ def flip_back(heatmaps, flip_index, shift=True):
     """Heatmaps of a mirrored input, flipped back along W with left/right swapped.
 
     ``shift=True`` moves the result one column right as GluonCV does (column 0
-    is kept, so columns 0 and 1 end up equal); ``False`` does not shift.
+    is kept, so columns 0 and 1 end up equal); ``False`` does not shift; a
+    float ``f`` in (0, 1) moves it ``f`` of a column right by linear
+    interpolation (``(s - 1) / s`` at stride ``s`` is exact).
     """
     out = np.ascontiguousarray(np.asarray(heatmaps)[:, np.asarray(flip_index), :, ::-1])
+    if isinstance(shift, float) and 0.0 < shift < 1.0:
+        left = np.concatenate([out[..., :1], out[..., :-1]], axis=-1)
+        return (1 - shift) * out + shift * left
     if shift:
         out[..., 1:] = out[..., :-1].copy()
     return out
@@ -477,7 +482,8 @@ class PoseDecoder:
         self.sigma = float(config["sigma"])
         self.blur_size = config.get("blur_size")
         self.flip_index = np.asarray(config["flip_index"], dtype=np.int64)
-        self.flip_shift = bool(config.get("flip_shift", True))
+        shift = config.get("flip_shift", True)
+        self.flip_shift = float(shift) if isinstance(shift, float) else bool(shift)
         self.keypoints = list(config.get("keypoints", ()))
         self.skeleton = [tuple(p) for p in config.get("skeleton", ())]
         self.input_name = config.get("input_name", "data")

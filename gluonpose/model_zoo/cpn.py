@@ -63,8 +63,12 @@ targets peak at 1, not 255; each head's closing BatchNorm over the K maps
 sits before the up-sampling (TensorFlow's order); the refine bottlenecks
 have identity shortcuts where the depths match (the TensorFlow original and
 ResNet; the PyTorch port projects every shortcut: ``refine_projection=True``).
-Flip test: mirrored maps are averaged without the one-column shift
-(``flip_shift=False`` in the spec, as the reference).
+Flip test: the reference averages the mirrored maps without a shift, which is
+exact in its pixel-centre convention (cell ``k`` at input ``4 k + 1.5``). In
+this library's convention (cell ``k`` at input ``4 k``, the targets' and the
+decoders') the same merge puts the flipped-back half 3/4 of a cell left, so the
+spec asks for the exact correction (``flip_shift='exact'``: 0.75 cell by
+linear interpolation; ``tests/test_flip_shift.py`` measures all three).
 """
 from mxnet import init
 from mxnet.context import cpu
@@ -96,7 +100,8 @@ def cpn_spec(input_size=(256, 192)):
     outputs.append(SupervisedOutput("refine", 4, weight=1.0, sigma=refine_sigma, loss="ohkm",
                                     loss_kwargs={"topk": 8, "weight": 2.0}))
     return TopDownSpec("cpn", input_size=input_size, stride=4, size_multiple=32,
-                       outputs=outputs, decode=-1, flip_shift=False, sigma=refine_sigma)
+                       outputs=outputs, decode=-1, flip_shift="exact",
+                       sigma=refine_sigma)
 
 
 def _upsample(F, x, factor):

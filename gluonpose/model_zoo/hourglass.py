@@ -329,8 +329,10 @@ def hourglass_spec(num_stacks, input_size=(256, 256), schema="coco", num_downsam
     """The :class:`TopDownSpec` of a stacked hourglass.
 
     Every stack is a supervised output (``stack0`` ... ``stack<n-1>``, weight 1,
-    the run's codec, sigma and loss), the last is decoded; flip test without
-    the one-column shift (the reference flips back with no shift).
+    the run's codec, sigma and loss), the last is decoded. Flip test: the
+    reference flips back with no shift, exact in its pixel-centre convention;
+    in this library's (cell ``k`` at input ``4 k``) that is a 3/4-cell
+    correction, ``flip_shift='exact'``.
 
     Parameters
     ----------
@@ -348,7 +350,7 @@ def hourglass_spec(num_stacks, input_size=(256, 256), schema="coco", num_downsam
     outputs = tuple(SupervisedOutput("stack%d" % i, i, weight=1.0) for i in range(num_stacks))
     return TopDownSpec("hourglass", input_size=input_size, mean=HOURGLASS_MEAN,
                        std=HOURGLASS_STD, stride=4, size_multiple=4 * 2 ** num_downsample,
-                       outputs=outputs, decode=-1, schema=schema, flip_shift=False)
+                       outputs=outputs, decode=-1, schema=schema, flip_shift="exact")
 
 
 #: registered name -> (num_stacks, num_joints, spec)
