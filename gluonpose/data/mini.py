@@ -7,7 +7,7 @@ needs no download, so the quickstart, tutorials and tests run anywhere.
 """
 import os
 
-__all__ = ["MINI_COCO_SPLIT", "mini_coco_root", "mini_coco"]
+__all__ = ["MINI_COCO_SPLIT", "mini_coco_root", "mini_coco", "mini_coco_bottom_up"]
 
 #: The annotation file (without ``.json``) of the bundled set.
 MINI_COCO_SPLIT = "person_keypoints_train2017"
@@ -53,3 +53,22 @@ def mini_coco(**kwargs):
     """
     from .mscoco import COCOKeyPoints
     return COCOKeyPoints(mini_coco_root(), MINI_COCO_SPLIT, **kwargs)
+
+
+def mini_coco_bottom_up(**kwargs):
+    """The bundled set as a :class:`~gluonpose.data.mscoco.bottom_up.COCOBottomUp`.
+
+    Parameters
+    ----------
+    **kwargs
+        Passed on to :class:`~gluonpose.data.mscoco.bottom_up.COCOBottomUp`
+        (``min_keypoints``, ``min_area``, ``skip_empty``, ``image_format``, ...).
+
+    Returns
+    -------
+    COCOBottomUp
+        One item per image with a supervised person (whole image, every
+        person's joints and the training mask).
+    """
+    from .mscoco.bottom_up import COCOBottomUp
+    return COCOBottomUp(mini_coco_root(), MINI_COCO_SPLIT, **kwargs)

@@ -1,5 +1,7 @@
-"""COCO-format keypoint datasets: ground-truth instances and detector boxes."""
+"""COCO-format keypoint datasets: person instances, detector boxes, whole images."""
+from .bottom_up import COCOBottomUp
 from .detection_boxes import COCODetectionKeyPoints
 from .keypoints import SKIP_REASONS, COCOKeyPoints, decode_image
 
-__all__ = ["COCOKeyPoints", "COCODetectionKeyPoints", "SKIP_REASONS", "decode_image"]
+__all__ = ["COCOKeyPoints", "COCODetectionKeyPoints", "COCOBottomUp", "SKIP_REASONS",
+           "decode_image"]
