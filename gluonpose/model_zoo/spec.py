@@ -16,11 +16,23 @@ the default single :class:`SupervisedOutput`. Multi-stage families (stacked
 hourglass, CPN) list one entry per supervised output, pointing at the
 position of that output in the tuple the network returns.
 
+Two kinds of contract exist, told apart by ``spec.kind``:
+
+* :class:`TopDownSpec` (``'top_down'``): one person crop in, one heatmap per
+  joint out;
+* :class:`BottomUpSpec` (``'bottom_up'``): a whole image in, part heatmaps
+  *and* part affinity fields (PAFs) out for every stage (OpenPose); it also
+  carries the input channel order, the flip permutations of both kinds of
+  map, the test scales and the per-parameter learning-rate multipliers
+  (:class:`LrMultRule`, applied by :func:`apply_lr_mult`).
+
 This module sits below the engine and imports nothing from gluonpose.
 """
-from collections import namedtuple
+import re
+from collections import OrderedDict, namedtuple
 
-__all__ = ["SupervisedOutput", "TopDownSpec", "IMAGENET_MEAN", "IMAGENET_STD"]
+__all__ = ["SupervisedOutput", "TopDownSpec", "BottomUpSpec", "LrMultRule", "apply_lr_mult",
+           "lr_mult_of", "IMAGENET_MEAN", "IMAGENET_STD"]
 
 #: ImageNet normalisation used by GluonCV's pose presets
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -63,6 +75,16 @@ class SupervisedOutput(_OutputFields):
                                float(weight), codec, sigma, loss, dict(loss_kwargs or {}))
 
 
+def _check_size(spec, input_size, what):
+    h, w = int(input_size[0]), int(input_size[1])
+    m = spec.size_multiple
+    if h <= 0 or w <= 0 or h % m or w % m:
+        raise ValueError("%s %d,%d: this %s model needs H and W that are positive "
+                         "multiples of %d (e.g. %d,%d)"
+                         % (what, h, w, spec.family, m, *spec.input_size))
+    return h, w
+
+
 class TopDownSpec:
     """The contract of a top-down model (one person crop in, heatmaps out).
 
@@ -88,10 +110,15 @@ class TopDownSpec:
     sigma : float or None
         Default Gaussian sigma of the targets; ``None`` lets the run decide
         (GluonCV's 2).
-    flip_shift : bool, default True
-        Flip test: shift the flipped-back heatmaps one column right before
-        averaging (Simple Baselines / GluonCV / AlphaPose do; the stacked
-        hourglass reference does not).
+    flip_shift : bool, float or 'exact', default True
+        Flip test: how the flipped-back heatmaps are shifted right before
+        averaging. ``True``: one column, as Simple Baselines, GluonCV and
+        AlphaPose do (a quarter cell too far at stride 4 in this library's
+        coordinate convention, kept for parity with their numbers);
+        ``'exact'``: ``(stride - 1) / stride`` of a cell by linear
+        interpolation, the correction that the stacked hourglass and CPN
+        references get from their pixel-centre convention when they flip
+        without a shift (stored as that float); ``False``: none.
     """
 
     kind = "top_down"
@@ -114,18 +141,15 @@ class TopDownSpec:
         self.decoded_output = self.outputs[self.decode]
         self.schema = schema
         self.sigma = sigma
-        self.flip_shift = bool(flip_shift)
+        if isinstance(flip_shift, str) and flip_shift == "exact":
+            flip_shift = (self.stride - 1) / float(self.stride)
+        self.flip_shift = float(flip_shift) if isinstance(flip_shift, float) \
+            else bool(flip_shift)
 
     # -- sizes ---------------------------------------------------------------------------
     def check_input_size(self, input_size, what="input size"):
         """``(H, W)`` as ints, or a ``ValueError`` naming the allowed multiple."""
-        h, w = int(input_size[0]), int(input_size[1])
-        m = self.size_multiple
-        if h <= 0 or w <= 0 or h % m or w % m:
-            raise ValueError("%s %d,%d: this %s model needs H and W that are positive "
-                             "multiples of %d (e.g. %d,%d)"
-                             % (what, h, w, self.family, m, *self.input_size))
-        return h, w
+        return _check_size(self, input_size, what)
 
     def heatmap_size(self, input_size):
         """``(h, w)`` of the heatmaps for an input ``(H, W)`` (checked)."""
@@ -177,3 +201,295 @@ class TopDownSpec:
         return ("TopDownSpec(family=%r, input_size=%s, stride=%d, outputs=%s, decoded=%r)"
                 % (self.family, self.input_size, self.stride,
                    [o.name for o in self.outputs], self.decoded_output.name))
+
+
+# ------------------------------------------------------------------------------------------
+# bottom-up contract
+
+
+class LrMultRule(namedtuple("LrMultRule", ["pattern", "weight", "bias"])):
+    """Learning-rate multipliers of the parameters whose name matches ``pattern``.
+
+    Parameters
+    ----------
+    pattern : str
+        Regular expression, searched (``re.search``) in the parameter name:
+        either the structural name (``stage2.paf.0.weight``, what
+        ``block._collect_params_with_prefix()`` gives) or the global name
+        (``openposevgg190_stage2_paf_conv0_weight``, the keys of
+        ``block.collect_params()``); the registered rules match both.
+    weight : float
+        Multiplier of a weight (any parameter that is not a bias; batch-norm
+        ``gamma`` included).
+    bias : float
+        Multiplier of a bias (a name ending in ``bias``, or batch-norm ``beta``).
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, pattern, weight=1.0, bias=1.0):
+        re.compile(pattern)                     # fail early on a bad expression
+        return super().__new__(cls, str(pattern), float(weight), float(bias))
+
+
+def _is_bias(name):
+    return name.endswith(("bias", "beta"))
+
+
+def lr_mult_of(name, rules):
+    """The multiplier the first rule matching ``name`` gives, or ``None`` if none matches."""
+    for rule in rules:
+        rule = rule if isinstance(rule, LrMultRule) else LrMultRule(*rule)
+        if re.search(rule.pattern, name):
+            return rule.bias if _is_bias(name) else rule.weight
+    return None
+
+
+def apply_lr_mult(params, rules):
+    """Set ``param.lr_mult`` of every parameter from ``rules`` (first match wins).
+
+    Parameters
+    ----------
+    params : mxnet.gluon.Block or mapping of name -> Parameter
+        A network (its structural parameter names are matched) or a
+        ``ParameterDict`` / dict (its keys are matched).
+    rules : sequence of LrMultRule (or ``(pattern, weight, bias)`` tuples), or a spec
+        A spec with an ``lr_mult`` attribute stands for its rules.
+
+    Returns
+    -------
+    collections.OrderedDict
+        Name -> the multiplier set, for the parameters some rule matched
+        (the others keep their ``lr_mult``). Parameters without gradient (batch
+        norm running statistics) are set too; the optimiser never reads them.
+    """
+    rules = getattr(rules, "lr_mult", rules)
+    if hasattr(params, "_collect_params_with_prefix"):
+        params = params._collect_params_with_prefix()
+    applied = OrderedDict()
+    for name, param in params.items():
+        mult = lr_mult_of(name, rules)
+        if mult is not None:
+            param.lr_mult = mult
+            applied[name] = mult
+    return applied
+
+
+def _permutation(values, size, what):
+    values = tuple(int(v) for v in values)
+    if sorted(values) != list(range(size)):
+        raise ValueError("%s must be a permutation of 0..%d, got %s" % (what, size - 1, values))
+    return values
+
+
+class BottomUpSpec:
+    """The contract of a bottom-up model (whole image in, part and limb maps out).
+
+    Written for the OpenPose family: every stage predicts part affinity fields
+    (``paf_channels`` = 2 per limb, x then y) and part confidence maps
+    (``heatmap_channels``, the parts plus a background channel), all of them
+    supervised, the last stage's pair decoded.
+
+    Parameters
+    ----------
+    family : str
+        Family name for the model-zoo page (``'openpose'``).
+    input_size : tuple of int, default (368, 368)
+        Default (training) input ``(H, W)``; at test time any size whose sides
+        are multiples of ``size_multiple`` (images are padded to one).
+    mean, std : sequence of float
+        Per-channel normalisation of **RGB** values scaled to [0, 1], given
+        in R, G, B order as in :class:`TopDownSpec`.
+    channel_order : {'rgb', 'bgr'}, default 'rgb'
+        The order in which the network receives the normalised channels.
+        ``'bgr'`` (OpenPose's Caffe heritage): normalise in RGB with
+        ``mean``/``std``, then reverse the channel axis. OpenPose's ``x / 256 -
+        0.5`` on BGR pixel values in [0, 255] is ``mean = 128/255`` and
+        ``std = 256/255`` on every channel with ``channel_order='bgr'``.
+    stride : int, default 8
+        Input pixels per output-map pixel.
+    size_multiple : int, default 8
+        Input H and W must be multiples of this.
+    outputs : sequence of SupervisedOutput
+        One per stage and branch, each with its ``index`` in the tuple the
+        network returns (required).
+    branches : sequence of {'paf', 'heatmap'}, optional
+        What each entry of ``outputs`` predicts; by default read from the
+        output names (``..._paf`` / ``..._heat``).
+    decode : tuple of int, optional
+        Positions in ``outputs`` of the PAF and the heatmap output decoded at
+        inference; default the last of each branch.
+    schema : str, default 'openpose18'
+        The model's own part order (OpenPose's 18 parts + background).
+    eval_schema : str, default 'coco'
+        The keypoint schema results are converted to for evaluation.
+    heatmap_channels, paf_channels : int
+        Channels of the two kinds of output (19 and 38 for OpenPose COCO).
+    flip_heatmap : sequence of int, optional
+        Flip test: channel ``c`` of the flipped-back heatmaps is channel
+        ``flip_heatmap[c]`` of the mirrored output (left/right parts swapped).
+    flip_paf : sequence of int, optional
+        The same for limbs (one entry per limb, ``paf_channels // 2``); the
+        x component of every flipped-back PAF is negated
+        (:meth:`paf_flip_channels` gives the channel permutation and signs).
+    test_scales : sequence of float, default (1.0,)
+        Image scales of the published multi-scale test, relative to
+        ``input_size[0]`` (the image height is resized to ``s * H``).
+    target_sigma : float or None
+        Gaussian sigma of the part confidence maps, **in input pixels**
+        (OpenPose: 7).
+    limb_width : float or None
+        Half width of a limb's PAF, in output-map cells (OpenPose: 1).
+    lr_mult : sequence of LrMultRule
+        Learning-rate multipliers by parameter name (see :func:`apply_lr_mult`).
+    """
+
+    kind = "bottom_up"
+
+    def __init__(self, family, input_size=(368, 368), mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                 channel_order="rgb", stride=8, size_multiple=8, outputs=None, branches=None,
+                 decode=None, schema="openpose18", eval_schema="coco", heatmap_channels=19,
+                 paf_channels=38, flip_heatmap=None, flip_paf=None, test_scales=(1.0,),
+                 target_sigma=None, limb_width=None, lr_mult=()):
+        self.family = str(family)
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.mean = tuple(float(v) for v in mean)
+        self.std = tuple(float(v) for v in std)
+        self.channel_order = str(channel_order).lower()
+        if self.channel_order not in ("rgb", "bgr"):
+            raise ValueError("channel_order must be 'rgb' or 'bgr', got %r" % (channel_order,))
+        self.stride = int(stride)
+        self.size_multiple = int(size_multiple)
+        if not outputs:
+            raise ValueError("a bottom-up spec needs its outputs (one per stage and branch)")
+        self.outputs = tuple(outputs)
+        if not all(isinstance(o, SupervisedOutput) for o in self.outputs):
+            raise TypeError("outputs must be SupervisedOutput entries")
+        if any(o.index is None for o in self.outputs):
+            raise ValueError("every output of a bottom-up spec needs its index")
+        if branches is None:
+            branches = [_branch_of(o.name) for o in self.outputs]
+        self.branches = tuple(str(b) for b in branches)
+        if len(self.branches) != len(self.outputs) or \
+                not set(self.branches) <= {"paf", "heatmap"}:
+            raise ValueError("branches must give 'paf' or 'heatmap' for each output, got %s"
+                             % (self.branches,))
+        if decode is None:
+            decode = tuple(max(i for i, b in enumerate(self.branches) if b == want)
+                           for want in ("paf", "heatmap"))
+        self.decode = tuple(int(d) % len(self.outputs) for d in decode)
+        if tuple(self.branches[d] for d in self.decode) != ("paf", "heatmap"):
+            raise ValueError("decode must point at a PAF output, then a heatmap output")
+        #: the decoded ``(paf, heatmap)`` SupervisedOutput pair
+        self.decoded_outputs = tuple(self.outputs[d] for d in self.decode)
+        self.schema = schema
+        self.eval_schema = eval_schema
+        self.heatmap_channels = int(heatmap_channels)
+        self.paf_channels = int(paf_channels)
+        if self.paf_channels % 2:
+            raise ValueError("paf_channels must be even (x, y per limb), got %d"
+                             % self.paf_channels)
+        self.flip_heatmap = (None if flip_heatmap is None else
+                             _permutation(flip_heatmap, self.heatmap_channels, "flip_heatmap"))
+        self.flip_paf = (None if flip_paf is None else
+                         _permutation(flip_paf, self.paf_channels // 2, "flip_paf"))
+        self.test_scales = tuple(float(s) for s in test_scales)
+        self.target_sigma = None if target_sigma is None else float(target_sigma)
+        self.limb_width = None if limb_width is None else float(limb_width)
+        self.lr_mult = tuple(r if isinstance(r, LrMultRule) else LrMultRule(*r)
+                             for r in lr_mult)
+
+    # -- input ---------------------------------------------------------------------------
+    @property
+    def bgr(self):
+        """True when the network takes its channels in BGR order."""
+        return self.channel_order == "bgr"
+
+    def normalise(self, rgb):
+        """Normalised network input from RGB values in [0, 1], channels last.
+
+        ``rgb`` is a numpy array ``(..., 3)``; the result has the network's
+        channel order (reversed for ``'bgr'``).
+        """
+        out = (rgb - self.mean) / self.std
+        return out[..., ::-1] if self.bgr else out
+
+    # -- sizes ---------------------------------------------------------------------------
+    def check_input_size(self, input_size, what="input size"):
+        """``(H, W)`` as ints, or a ``ValueError`` naming the allowed multiple."""
+        return _check_size(self, input_size, what)
+
+    def heatmap_size(self, input_size):
+        """``(h, w)`` of the output maps for an input ``(H, W)`` (checked)."""
+        h, w = self.check_input_size(input_size)
+        return h // self.stride, w // self.stride
+
+    # -- outputs -------------------------------------------------------------------------
+    def channels_of(self, output):
+        """Channels of an output (a SupervisedOutput of this spec, or its position)."""
+        pos = output if isinstance(output, int) else self.outputs.index(output)
+        return self.paf_channels if self.branches[pos] == "paf" else self.heatmap_channels
+
+    def supervised(self, net_output):
+        """The arrays of the trained outputs, in ``outputs`` order."""
+        if not isinstance(net_output, (list, tuple)):
+            raise ValueError("a bottom-up network returns a tuple of stage outputs")
+        return [net_output[o.index] for o in self.outputs]
+
+    def decoded(self, net_output):
+        """The ``(paf, heatmap)`` arrays decoded at inference."""
+        if not isinstance(net_output, (list, tuple)):
+            raise ValueError("a bottom-up network returns a tuple of stage outputs")
+        return tuple(net_output[o.index] for o in self.decoded_outputs)
+
+    def paf_flip_channels(self):
+        """``(permutation, signs)`` of the PAF channels for the flip test.
+
+        Channel ``c`` of the flipped-back PAFs is ``signs[c] *`` channel
+        ``permutation[c]`` of the mirrored output: limbs swapped by
+        ``flip_paf`` and every x component negated. ``None`` without
+        ``flip_paf``.
+        """
+        if self.flip_paf is None:
+            return None
+        perm, signs = [], []
+        for src in self.flip_paf:
+            perm += [2 * src, 2 * src + 1]
+            signs += [-1.0, 1.0]
+        return tuple(perm), tuple(signs)
+
+    @property
+    def multi_output(self):
+        """Always True: the network returns one array per stage and branch."""
+        return True
+
+    def describe(self):
+        """A dict for the model-zoo page and records."""
+        return {"kind": self.kind, "family": self.family, "input_size": list(self.input_size),
+                "mean": list(self.mean), "std": list(self.std),
+                "channel_order": self.channel_order, "stride": self.stride,
+                "size_multiple": self.size_multiple, "schema": self.schema,
+                "eval_schema": self.eval_schema, "heatmap_channels": self.heatmap_channels,
+                "paf_channels": self.paf_channels,
+                "outputs": [o.name for o in self.outputs],
+                "decoded": [o.name for o in self.decoded_outputs],
+                "test_scales": list(self.test_scales),
+                "flip_heatmap": None if self.flip_heatmap is None else list(self.flip_heatmap),
+                "flip_paf": None if self.flip_paf is None else list(self.flip_paf),
+                "target_sigma": self.target_sigma, "limb_width": self.limb_width,
+                "lr_mult": [list(r) for r in self.lr_mult]}
+
+    def __repr__(self):
+        return ("BottomUpSpec(family=%r, input_size=%s, channel_order=%r, stride=%d, "
+                "outputs=%s, decoded=%s)"
+                % (self.family, self.input_size, self.channel_order, self.stride,
+                   [o.name for o in self.outputs], tuple(o.name for o in self.decoded_outputs)))
+
+
+def _branch_of(name):
+    if name.endswith("paf"):
+        return "paf"
+    if name.endswith(("heat", "heatmap")):
+        return "heatmap"
+    raise ValueError("cannot tell whether output %r is a PAF or a heatmap; pass branches="
+                     % (name,))
