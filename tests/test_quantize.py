@@ -186,3 +186,40 @@ def test_duc_head_quantizes_every_convolution():
     assert fused_summary["conversions"] == {"_contrib_quantize_v2": 1, "_contrib_dequantize": 1}
     x = mx.nd.array(crops)
     np.testing.assert_array_equal(fused(x).asnumpy(), qnet(x).asnumpy())
+
+
+@pytest.mark.parametrize("name, expected_convs", [("hourglass_1stack", 56),
+                                                  ("cpn_resnet50_v1b", 91)])
+def test_multi_stage_families_quantize_every_convolution(name, expected_convs):
+    """Hourglass and CPN: every convolution INT8; what stays FP32 is named, and outputs agree.
+
+    The hourglass's pre-activation units put a ReLU before each convolution
+    (oneDNN fuses ReLU only after one), its nearest up-sampling has no INT8
+    kernel; CPN's bilinear resizes neither. Weights are random (gamma of the
+    heads' closing batch norms set to 1 so the outputs are not all zero), so
+    agreement is the correlation of the decoded outputs over every pixel (a
+    random ResNet-50 amplifies the rounding: CPN's is about 0.85 here, where
+    trained networks are compared by PCK in ``bench/bench_int8_agreement.py``).
+    """
+    from gluonpose.deploy.quantize import calibration_crops
+    from gluonpose.model_zoo import get_model_spec
+    spec = get_model_spec(name)
+    size = (spec.size_multiple, spec.size_multiple)
+    mx.random.seed(0)
+    net = get_model(name)
+    net.initialize(mx.init.MSRAPrelu())
+    for param in net.collect_params(".*gamma").values():
+        param.set_data(mx.nd.ones_like(param.data()))
+    crops = calibration_crops(size, num_examples=4, mean=spec.mean, std=spec.std)
+    qnet = quantize(net, size, calib_data=crops, batch_size=4)
+    summary = quantization_summary(qnet)
+    assert summary["convolutions"] == {"int8": expected_convs, "fp32": 0, "fp32_names": []}
+    fp32_ops = set(summary["fp32"])
+    assert fp32_ops <= {"relu", "UpSampling", "_contrib_BilinearResize2D"}, fp32_ops
+    x = mx.nd.array(crops)
+    want = spec.decoded(net(x)).asnumpy()
+    got = spec.decoded(qnet(x)).asnumpy()
+    corr = np.corrcoef(want.ravel(), got.ravel())[0, 1]
+    print("%s: INT8 vs FP32 correlation %.4f, max |diff| %.3g of range %.3g"
+          % (name, corr, np.abs(got - want).max(), want.max() - want.min()))
+    assert corr > 0.8
