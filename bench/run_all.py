@@ -7,6 +7,11 @@ library versions, so numbers are never read without their context. It is
 written atomically (temporary file + rename): an interrupted run leaves the
 previous BENCHMARKS.md intact.
 
+With ``--only``, the sections of the benchmarks not run are kept from the
+existing file, each marked with the date of the run that measured it (its own
+``Machine:`` line still describes where it ran), so one benchmark can be
+re-measured without spending the half hour the whole set takes.
+
 Usage::
 
     .venv/bin/python bench/run_all.py [--quick] [--only data,models] [--output FILE]
@@ -17,6 +22,7 @@ import glob
 import importlib.util
 import os
 import platform
+import re
 import sys
 import time
 import traceback
@@ -101,6 +107,33 @@ def discover(only=None):
     return paths
 
 
+#: the line that closes every section: ``_(`bench_x.py`, 29 s...)_``
+_TRAILER = re.compile(r"^_\(`(bench_\w+\.py)`.*\)_[ \t]*$", re.M)
+
+
+def existing_sections(text):
+    """``{module file name: section text}`` of a BENCHMARKS.md, and the date of its run."""
+    date = re.search(r"^\* \*\*date\*\*: (.+)$", text, re.M)
+    machine = text.find("## Machine")
+    start = text.find("\n## ", machine + 1) if machine >= 0 else -1
+    sections = {}
+    if start < 0:
+        return sections, None
+    prev = start
+    for match in _TRAILER.finditer(text, start):
+        sections[match.group(1)] = text[prev:match.end()].strip()
+        prev = match.end()
+    return sections, date.group(1).strip() if date else None
+
+
+def _kept(section, date):
+    """A kept section, its trailer saying when it was measured."""
+    if "kept from the run of" in section or not date:
+        return section
+    head, _, trailer = section.rpartition("\n")
+    return head + "\n" + trailer[:-2] + "; kept from the run of %s)_" % date
+
+
 def load_module(path):
     name = os.path.basename(path)[:-3]
     spec = importlib.util.spec_from_file_location("gluonpose_bench_" + name, path)
@@ -147,6 +180,16 @@ def main(argv=None):
             section = ("## %s\n\n**FAILED** -- no figures; the error was:\n\n```\n%s```"
                        % (name, traceback.format_exc()))
         sections.append(section + "\n\n_(`%s`, %.0f s)_" % (name, time.perf_counter() - t0))
+    if args.only and os.path.isfile(args.output):
+        # keep what was not re-run, in the order of the full benchmark list
+        with open(args.output, encoding="utf-8") as f:
+            old, old_date = existing_sections(f.read())
+        fresh = dict(zip((os.path.basename(p) for p in paths), sections))
+        sections = [fresh[name] if name in fresh else _kept(old[name], old_date)
+                    for name in (os.path.basename(p) for p in discover())
+                    if name in fresh or name in old]
+        header = header.replace("## Machine", "## Machine (of the sections without a "
+                                "\"kept\" mark)", 1)
     write_text(args.output, header + "\n" + "\n\n".join(sections) + "\n")
     print("wrote %s" % args.output, file=sys.stderr)
     return 1 if failed else 0
