@@ -183,8 +183,9 @@ def run(args=None):
     ] + lines + [
         "",
         "Reading the table: the hourglass runs every stack at stride 4 (64x48 maps of 256 "
-        "channels), so its cost grows with the stack count, and it has no transposed "
-        "convolution, whose backward pass makes the baseline's training step dear. Where a "
+        "channels), so its cost grows with the stack count; it has no transposed "
+        "convolution, likely why the 2-stack trains faster than the baseline while it infers "
+        "slower (the baseline's three transposed convolutions, not profiled). Where a "
         "family's training slowdown exceeds its inference slowdown (CPN: training through "
         "five outputs, four bilinear up-samplings of the GlobalNet heads and three of the "
         "RefineNet, and OHKM), the extra is in the backward pass; this benchmark does not "
