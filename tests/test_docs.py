@@ -117,6 +117,29 @@ def test_tutorial_numbers_on_the_pages(built):
     if custom is not None:
         aps = [float(a) for a in re.findall(r"AP (\d\.\d+) AP50", custom)]
         assert len(aps) == 2 and all(0 <= a <= 1 for a in aps)
+    cpn = text.get("80_cpn_pyramid_ohkm")
+    if cpn is not None:
+        cpn = html.unescape(cpn)
+        # the parameter count agrees with the published 27.0 M
+        assert re.search(r"cpn_resnet50_v1b at 256x192: 27\.01 M parameters", cpn)
+        # each of the five targets is the Gaussian of its sigma around the joint's cell
+        rows = re.findall(r"(global_p\d|refine) (\d\.\d) \d+\.\d (\d\.\de[-+]\d+) "
+                          r"(\d\.\de[-+]\d+)", cpn)
+        assert [(r[0], r[1]) for r in rows] == [
+            ("global_p2", "1.4"), ("global_p3", "1.7"), ("global_p4", "2.0"),
+            ("global_p5", "2.6"), ("refine", "1.4")]
+        assert all(float(d) < 1e-6 for r in rows for d in r[2:])
+        # OHKMLoss equals the mean of the kept joints' losses computed by hand
+        number = r"(\d\.\d+e[-+]\d+)"
+        by_loss = float(re.search(r"OHKMLoss\(topk=8, weight=2\) on the batch: " + number,
+                                  cpn).group(1))
+        by_hand = float(re.search(r"losses by hand: " + number, cpn).group(1))
+        assert by_loss > 0 and abs(by_loss - by_hand) <= 1e-6 * by_loss
+        assert re.search(r"keeps the same joints as numpy\S* sort: True", cpn)
+        # on a kept joint the OHKM gradient is the plain L2 one times 17 / 8
+        assert re.search(r"gradient = 2\.1250 to 2\.1250 \(17 / 8 = 2\.1250\)", cpn)
+        assert len(re.findall(r"person \d \(\s?\d+ labelled\): (?:\w+\*?, ){7}\w+\*?",
+                              cpn)) == 8
 
 
 def test_model_zoo_page_lists_every_registered_model(built):
