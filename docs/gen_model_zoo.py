@@ -6,7 +6,8 @@ never through their names: the rows are grouped by ``spec.family`` into one
 table per family, each model is summarised at ``spec.input_size`` (plus any
 other input size GluonCV publishes weights for), and the family's
 normalisation, output stride, size multiple, keypoint schema and supervised
-outputs are stated above its table -- or given a column when they differ
+outputs (for bottom-up families also the output-map channels and the test
+scales) are stated above its table -- or given a column when they differ
 between the family's models. Parameter counts and GFLOPs are computed here
 from the symbol graph by :func:`gluonpose.utils.model_summary.model_summary`,
 never typed in; the weights column says whether the model store knows
@@ -70,6 +71,17 @@ FAMILIES = (
      "weights. The parameter count agrees with the HRNet paper's CPN-R50; its GFLOPs "
      "exceed that paper's figure by 8 % even in the HRNet count, a difference the "
      "references do not explain."),
+    ("openpose", "OpenPose (part affinity fields)",
+     "Bottom-up multi-person networks: every stage predicts part confidence maps (18 parts + "
+     "background) and part affinity fields (19 limbs x (x, y)) for the whole image, every "
+     "stage is supervised and the last is decoded. ``openpose_vgg19_coco`` is the CMU network "
+     "(Cao et al., CVPR 2017: VGG-19 front, six two-branch stages); "
+     "``openpose_mobilenet_light_coco`` follows Lightweight OpenPose (Osokin 2018: dilated "
+     "MobileNet v1 trunk, CPM block, one refinement stage of residual 1x1 / 3x3 blocks). "
+     "Registered so they can be built and trained by hand with the PAF codec "
+     "(:class:`~gluonpose.codecs.paf.PAFCodec`); the training engine, ``gluonpose eval``, "
+     "the Predictor and the exporter do not run bottom-up models yet. No published "
+     "weights."),
 )
 
 #: Structure figures the references publish, set beside this page's counts:
@@ -83,6 +95,12 @@ REFERENCE_STRUCTURE = (
     ("cpn_resnet50_v1b", (256, 192), 27.0, 6.20,
      "the HRNet paper's count (compare the HRNet-count column)",
      "Sun et al., HRNet (CVPR 2019), Table 1, CPN ResNet-50 256x192"),
+    ("openpose_vgg19_coco", (368, 368), 52.3, None,
+     "parameters of the released model's layer table (no GFLOPs published)",
+     "CMU's COCO model (Cao et al., CVPR 2017), pose_deploy.prototxt"),
+    ("openpose_mobilenet_light_coco", (368, 368), 4.1, 9.0,
+     "as the paper rounds them",
+     "Osokin, Lightweight OpenPose (arXiv 1811.12004), one refinement stage at 368x368"),
 )
 
 #: Normalisations with a name (mean, std on RGB in [0, 1]).
@@ -91,6 +109,7 @@ NORMALISATIONS = (
     ("AlphaPose's mean (0.406, 0.457, 0.480) and std 1", (0.406, 0.457, 0.480),
      (1.0, 1.0, 1.0)),
     ("RGB in [0, 1] (x / 255, no mean or std)", (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+    ("OpenPose's ``x / 256 - 0.5`` on [0, 255] pixels", (128 / 255.0,) * 3, (256 / 255.0,) * 3),
 )
 
 
@@ -108,13 +127,15 @@ def natural_key(name):
 
 
 def normalisation_text(spec):
-    """Short description of a spec's input normalisation."""
+    """Short description of a spec's input normalisation (and channel order if not RGB)."""
+    order = getattr(spec, "channel_order", "rgb")
+    suffix = "" if order == "rgb" else ", %s channel order" % order.upper()
     for text, mean, std in NORMALISATIONS:
         if (all(abs(a - b) < 1e-6 for a, b in zip(spec.mean, mean))
                 and all(abs(a - b) < 1e-6 for a, b in zip(spec.std, std))):
-            return text
-    return "mean (%s), std (%s)" % (", ".join("%g" % v for v in spec.mean),
-                                    ", ".join("%g" % v for v in spec.std))
+            return text + suffix
+    return "mean (%s), std (%s)%s" % (", ".join("%g" % v for v in spec.mean),
+                                      ", ".join("%g" % v for v in spec.std), suffix)
 
 
 def schema_text(name, short=False):
@@ -131,8 +152,29 @@ def schema_text(name, short=False):
     return "%s (%d joints)" % (label, schema.num_joints)
 
 
+def is_bottom_up(spec):
+    """Whether a spec is a bottom-up contract (whole image in, parts and limbs out)."""
+    return getattr(spec, "kind", "top_down") == "bottom_up"
+
+
+def keypoints_text(spec, short=False):
+    """The spec's keypoint schema; a bottom-up spec also names its evaluation schema."""
+    eval_schema = getattr(spec, "eval_schema", None)
+    if eval_schema is None or eval_schema == spec.schema:
+        return schema_text(spec.schema, short=short)
+    own = spec.schema
+    if spec.schema == "openpose18":
+        own = "OpenPose-18" if short else "OpenPose (18 parts + background)"
+    return "%s, evaluated as %s" % (own, schema_text(eval_schema, short=short))
+
+
 def outputs_text(spec):
     """The supervised outputs and which one is decoded."""
+    if is_bottom_up(spec):
+        stages = len(spec.outputs) // 2
+        return ("%d stage%s x (PAFs, heatmaps), all supervised; %s decoded"
+                % (stages, "" if stages == 1 else "s",
+                   " and ".join("``%s``" % o.name for o in spec.decoded_outputs)))
     names = [o.name for o in spec.outputs]
     if len(names) == 1:
         return "one supervised output (``%s``), decoded at inference" % names[0]
@@ -145,9 +187,23 @@ SPEC_FIELDS = (
     ("norm", "normalisation", normalisation_text),
     ("stride", "stride", lambda s: "%d" % s.stride),
     ("multiple", "sides multiple of", lambda s: "%d" % s.size_multiple),
-    ("schema", "keypoints", lambda s: schema_text(s.schema, short=True)),
+    ("schema", "keypoints", lambda s: keypoints_text(s, short=True)),
     ("outputs", "outputs", outputs_text),
 )
+
+#: further spec properties of bottom-up families
+BOTTOM_UP_FIELDS = (
+    ("maps", "output maps", lambda s: "%d heatmap + %d PAF channels"
+     % (s.heatmap_channels, s.paf_channels)),
+    ("scales", "test scales", lambda s: ", ".join("%g" % v for v in s.test_scales)),
+)
+
+
+def spec_fields(specs):
+    """The ``(key, header, text)`` fields shown for a family with these specs."""
+    if all(is_bottom_up(s) for s in specs):
+        return SPEC_FIELDS + BOTTOM_UP_FIELDS
+    return SPEC_FIELDS
 
 
 def zoo_rows():
@@ -234,22 +290,30 @@ def family_rst(family, rows, source_keys):
     title, about = next(((t, a) for k, t, a in FAMILIES if k == family),
                         (family.replace("_", " "), ""))
     specs = [r["spec"] for r in rows]
+    bottom_up = all(is_bottom_up(s) for s in specs)
     constant, varying = [], []
-    for key, header, text in SPEC_FIELDS:
+    for key, header, text in spec_fields(specs):
         values = {text(s) for s in specs}
         (constant if len(values) == 1 else varying).append((key, header, text))
     const = {key: text(specs[0]) for key, _, text in constant}
     facts = []
+    if bottom_up:
+        facts.append("bottom-up (the whole image in, every person's parts and limbs out)")
     if "norm" in const:
         facts.append("input normalised with %s" % const["norm"])
     if "stride" in const:
-        facts.append("heatmaps at stride %s" % const["stride"])
+        facts.append("%s at stride %s" % ("output maps" if bottom_up else "heatmaps",
+                                          const["stride"]))
     if "multiple" in const:
         facts.append("input sides multiples of %s" % const["multiple"])
     if "schema" in const:
-        facts.append("keypoint schema %s" % schema_text(specs[0].schema))
+        facts.append("keypoint schema %s" % keypoints_text(specs[0]))
     if "outputs" in const:
         facts.append(const["outputs"])
+    if "maps" in const:
+        facts.append(const["maps"])
+    if "scales" in const:
+        facts.append("test scales %s" % const["scales"])
     out = [".. rubric:: %s" % title, ""]
     if about:
         out += [about, ""]
@@ -319,8 +383,9 @@ def reference_structure_rst(rows):
             continue
         body.append(["``%s``" % model, "%dx%d" % size,
                      "%.2f / %g" % (row["params"] / 1e6, params),
-                     "%.2f (HRNet count %.2f) / %g" % (row["gflops"], row["hrnet_gflops"],
-                                                          gflops),
+                     "%.2f (HRNet count %.2f) / %s" % (row["gflops"], row["hrnet_gflops"],
+                                                          "--" if gflops is None
+                                                          else "%g" % gflops),
                      convention, source])
     if not body:
         return []

@@ -7,6 +7,11 @@ Predictor on a bundled image, and an ONNX export whose onnxruntime output
 matches the network. A family that does not plug in fails here, whatever
 it is. Inputs are the smallest the spec allows and batches are tiny, so
 the largest trunks (ResNet-152) stay cheap.
+
+Bottom-up models (``get_pose_model_list('bottom_up')``, OpenPose) are not run
+by the engine yet; for each of them the network must give every output its
+spec lists, with the spec's channels at the spec's stride, hybridized or not,
+and the engine must refuse it in one line.
 """
 import json
 import os
@@ -24,6 +29,7 @@ from gluonpose.model_zoo import get_model_spec, get_pose_model_list, spec_of
 ort = pytest.importorskip("onnxruntime")
 
 TOP_DOWN = get_pose_model_list("top_down")
+BOTTOM_UP = get_pose_model_list("bottom_up")
 
 
 def _small_size(spec):
@@ -94,3 +100,42 @@ def test_model_trains_evaluates_predicts_and_exports(name, people, tmp_path):
     got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
     assert got.shape == want.shape == (2, num_joints) + spec.heatmap_size(size)
     assert np.abs(got - want).max() <= 1e-4 * max(1.0, np.abs(want).max())
+
+
+# ------------------------------------------------------------------------------------------
+# bottom-up models: the network honours its spec; the engine refuses it cleanly
+
+
+def test_registry_lists_bottom_up_models():
+    assert BOTTOM_UP and set(BOTTOM_UP) | set(TOP_DOWN) == set(get_pose_model_list())
+    assert {get_model_spec(n).family for n in BOTTOM_UP} >= {"openpose"}
+
+
+@pytest.mark.parametrize("name", BOTTOM_UP)
+def test_bottom_up_outputs_follow_the_spec(name, tmp_path):
+    from gluonpose.model_zoo import get_model
+    spec = get_model_spec(name)
+    assert spec.kind == "bottom_up"
+    m = spec.size_multiple
+    size = (2 * m, 3 * m)                        # tiny and not square
+    net = get_model(name)
+    assert spec_of(net) is spec
+    net.initialize()
+    x = mx.nd.array(np.random.RandomState(0).uniform(-1, 1, (1, 3) + size))
+    outs = net(x)
+    hw = spec.heatmap_size(size)
+    assert len(spec.supervised(outs)) == len(spec.outputs)
+    for o, arr in zip(spec.outputs, spec.supervised(outs)):
+        assert arr.shape == (1, spec.channels_of(o)) + hw, (o.name, arr.shape)
+    paf, heat = spec.decoded(outs)
+    assert paf.shape[1] == spec.paf_channels and heat.shape[1] == spec.heatmap_channels
+    net.hybridize()
+    again = net(x)
+    for a, b in zip(outs, again):
+        a, b = a.asnumpy(), b.asnumpy()
+        assert np.abs(a - b).max() <= 1e-4 * max(1.0, np.abs(a).max())
+
+    cfg = make_config(TRAIN_DEFAULTS, {"model": name, "save_dir": str(tmp_path / "run"),
+                                       "ctx": "cpu:0", "logging_file": "", "progress": False})
+    with pytest.raises(ValueError, match="bottom"):
+        train(cfg, echo=lambda *a: None, console=False)

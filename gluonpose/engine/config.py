@@ -11,7 +11,7 @@ import os
 import mxnet as mx
 
 __all__ = ["TRAIN_DEFAULTS", "EVAL_DEFAULTS", "RESULT_KEYS", "parse_size", "parse_floats", "plain_number",
-           "model_spec", "apply_spec_defaults",
+           "model_spec", "apply_spec_defaults", "require_top_down",
            "parse_ints", "parse_contexts", "context_names", "make_config", "resolve_data",
            "DEAD_FLAGS"]
 
@@ -133,6 +133,21 @@ def model_spec(name):
     return get_model_spec(name) or DEFAULT_SPEC
 
 
+def require_top_down(spec, model=None, what="the training and evaluation engine"):
+    """``ValueError`` (one line) unless ``spec`` is a top-down contract.
+
+    Bottom-up models (OpenPose, ``spec.kind == 'bottom_up'``) are registered
+    and build, but the engine's crops, targets and decoding are top-down only.
+    """
+    kind = getattr(spec, "kind", "top_down")
+    if kind != "top_down":
+        raise ValueError("%s is a %s model: bottom-up models are not supported by %s yet "
+                         "(top-down models: get_pose_model_list('top_down'))"
+                         % ("--model %s" % model if model else "this network",
+                            kind.replace("_", "-"), what))
+    return spec
+
+
 def apply_spec_defaults(cfg, spec):
     """Fill the options left at ``None`` from the model's spec, in place.
 
@@ -141,7 +156,13 @@ def apply_spec_defaults(cfg, spec):
     runs at 320x256 with AlphaPose's normalisation without more flags. The
     filled values are plain strings, as if given on the command line, so the
     checkpoint manifest records what the run used.
+
+    Raises
+    ------
+    ValueError
+        For a bottom-up spec (see :func:`require_top_down`).
     """
+    require_top_down(spec, cfg.get("model"))
     if cfg.get("input_size") in (None, ""):
         cfg["input_size"] = "%d,%d" % spec.input_size
     if cfg.get("mean") in (None, ""):

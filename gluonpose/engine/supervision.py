@@ -26,6 +26,7 @@ class Supervision:
     Parameters
     ----------
     spec : TopDownSpec
+        (a bottom-up spec raises ``ValueError``: its targets are not supported yet)
     image_size, heatmap_size : tuple of int
         ``(H, W)`` of the input and of the heatmaps.
     codec : str
@@ -35,6 +36,8 @@ class Supervision:
     """
 
     def __init__(self, spec, image_size, heatmap_size, codec="msra", sigma=2):
+        from .config import require_top_down
+        require_top_down(spec, what="the training engine")
         self.spec = spec
         self.outputs = list(spec.outputs)
         self.names = [o.name for o in self.outputs]

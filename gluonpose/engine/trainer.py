@@ -302,10 +302,7 @@ class _Engine:
         if not cfg.get("model"):
             raise ValueError("--model is required, e.g. --model simple_pose_resnet18_v1b")
         self.spec = model_spec(cfg["model"])  # raises the zoo's error naming close matches
-        if self.spec.kind != "top_down":
-            raise ValueError("--model %s is a %s model; this engine trains top-down models"
-                             % (cfg["model"], self.spec.kind))
-        apply_spec_defaults(cfg, self.spec)
+        apply_spec_defaults(cfg, self.spec)   # refuses bottom-up specs in one line
         self.ctxs = parse_contexts(cfg.get("ctx"), cfg.get("gpus"), cfg.get("num_gpus"))
         self.image_size = parse_size(cfg["input_size"])
         self.mean = parse_floats(cfg["mean"], 3, "--mean")

@@ -9,7 +9,8 @@ from .fast_pose import AlphaPose, FastPose, FastPoseMobile, get_alphapose
 from .se_resnet import SEResNet, get_se_resnet
 from .cpn import CascadedPyramidNetwork, get_cpn
 from .hourglass import HourglassNet, get_hourglass
-from .spec import SupervisedOutput, TopDownSpec
+from .openpose import OpenPoseLight, OpenPoseVGG19, get_openpose_light, get_openpose_vgg19
+from .spec import BottomUpSpec, LrMultRule, SupervisedOutput, TopDownSpec, apply_lr_mult
 
 __all__ = ["get_model", "get_model_list", "register_model", "get_model_spec", "spec_of",
            "get_pose_model_list", "TopDownSpec", "SupervisedOutput", "ResNetV1b", "get_resnet_v1b",
@@ -18,4 +19,6 @@ __all__ = ["get_model", "get_model_list", "register_model", "get_model_spec", "s
            "get_mobile_pose",
            "FastPose", "AlphaPose", "FastPoseMobile", "get_alphapose", "SEResNet", "get_se_resnet",
            "CascadedPyramidNetwork", "get_cpn",
-           "HourglassNet", "get_hourglass"]
+           "HourglassNet", "get_hourglass", "OpenPoseVGG19", "OpenPoseLight",
+           "get_openpose_vgg19", "get_openpose_light", "BottomUpSpec", "LrMultRule",
+           "apply_lr_mult"]

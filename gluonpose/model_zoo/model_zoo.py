@@ -6,6 +6,7 @@ from . import mobile_pose, mobilenet
 from . import fast_pose
 from . import cpn
 from . import hourglass
+from . import openpose
 from .spec import TopDownSpec
 
 __all__ = ["get_model", "get_model_list", "register_model", "get_model_spec", "spec_of",
@@ -22,7 +23,7 @@ def register_model(name, factory, spec=None):
     ----------
     name : str
     factory : callable
-    spec : TopDownSpec, optional
+    spec : TopDownSpec or BottomUpSpec, optional
         The model's contract (input size, normalisation, stride, supervised
         outputs, schema); every pose model has one, backbones have none.
 
@@ -67,7 +68,11 @@ def spec_of(net, name=None):
 
 
 def get_pose_model_list(kind=None):
-    """Registered pose models (those with a spec), optionally of one ``kind``."""
+    """Registered pose models (those with a spec), optionally of one ``kind``.
+
+    ``kind`` is ``'top_down'`` (:class:`~gluonpose.model_zoo.spec.TopDownSpec`) or
+    ``'bottom_up'`` (:class:`~gluonpose.model_zoo.spec.BottomUpSpec`); ``None`` lists both.
+    """
     return sorted(k for k, s in _SPECS.items() if kind is None or s.kind == kind)
 
 
@@ -91,6 +96,8 @@ for _name, _entry in cpn.CPN_MODELS.items():
     register_model(_name, getattr(cpn, _name), spec=_entry[-1])
 for _name, _entry in hourglass.HOURGLASS_MODELS.items():
     register_model(_name, getattr(hourglass, _name), spec=_entry[-1])
+for _name, _entry in openpose.OPENPOSE_MODELS.items():
+    register_model(_name, getattr(openpose, _name), spec=_entry[-1])
 
 
 def get_model(name, **kwargs):
