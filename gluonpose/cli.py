@@ -99,6 +99,10 @@ def add_train_options(p):
          help="gluon.Trainer kvstore")
     _opt(g, d, "--optimizer", type=str, choices=("adam", "sgd"), help="optimizer (GluonCV: adam)")
     _opt(g, d, "--momentum", type=float, help="SGD momentum")
+    _opt(g, d, "--lr-mult", type=str, metavar="REGEX=W[:B];...",
+         help="learning-rate multipliers of the parameters whose structural name matches "
+              "REGEX (W on weights, B on biases; first match wins), e.g. "
+              "'^resnet=0.1' for a slow trunk; default: the model spec's rules")
     _opt(g, d, "--seed", type=int, help="seed of every random choice of the run")
     _opt(g, d, "--scale-factor", type=float, help="scale augmentation")
     _opt(g, d, "--rotation-factor", type=float, help="rotation augmentation (degrees)")

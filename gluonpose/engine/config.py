@@ -11,7 +11,7 @@ import os
 import mxnet as mx
 
 __all__ = ["TRAIN_DEFAULTS", "EVAL_DEFAULTS", "RESULT_KEYS", "parse_size", "parse_floats", "plain_number",
-           "model_spec", "apply_spec_defaults", "require_top_down",
+           "model_spec", "apply_spec_defaults", "require_top_down", "parse_lr_mult",
            "parse_ints", "parse_contexts", "context_names", "make_config", "resolve_data",
            "DEAD_FLAGS"]
 
@@ -52,6 +52,7 @@ TRAIN_DEFAULTS = {
     "kvstore": "device",
     "optimizer": "adam",
     "momentum": 0.9,                # sgd only
+    "lr_mult": None,                # 'REGEX=W[:B];...' per-parameter lr multipliers; None: spec's
     "codec": "msra",
     "seed": 0,
     "scale_factor": 0.30,
@@ -242,6 +243,41 @@ def parse_floats(text, count=None, name="value"):
     if count is not None and len(vals) != count:
         raise ValueError("%s needs %d numbers, got %r" % (name, count, text))
     return vals
+
+
+def parse_lr_mult(text, name="--lr-mult"):
+    """Learning-rate multiplier rules from ``'REGEX=W[:B];REGEX=W[:B]'``.
+
+    Each rule gives the parameters whose structural name (``resnet.0.weight``,
+    ``stage2.paf.0.bias``) matches ``REGEX`` (``re.search``) the multiplier
+    ``W`` on weights and ``B`` on biases (``B`` defaults to ``W``); the first
+    matching rule wins, parameters no rule matches keep 1. ``None`` or empty
+    text gives no rules.
+
+    Returns
+    -------
+    tuple of gluonpose.model_zoo.spec.LrMultRule
+    """
+    import re
+    from ..model_zoo.spec import LrMultRule
+    if text in (None, ""):
+        return ()
+    rules = []
+    for part in str(text).split(";"):
+        if not part.strip():
+            continue
+        pattern, sep, values = part.rpartition("=")
+        try:
+            if not sep or not pattern:
+                raise ValueError
+            nums = [float(v) for v in values.split(":")]
+            if len(nums) not in (1, 2) or min(nums) < 0:
+                raise ValueError
+            rules.append(LrMultRule(pattern, nums[0], nums[-1]))
+        except (ValueError, re.error):
+            raise ValueError("%s: %r is not REGEX=WEIGHT[:BIAS] with a valid regular "
+                             "expression and non-negative multipliers" % (name, part)) from None
+    return tuple(rules)
 
 
 def parse_ints(text, name="value"):

@@ -45,10 +45,12 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
+from ..model_zoo.spec import apply_lr_mult
 from ..utils.lr_scheduler import LRScheduler, LRSequential
 from . import checkpoint as ckpt_mod
 from .config import RESULT_KEYS, TRAIN_DEFAULTS, apply_spec_defaults, context_names, \
-    model_spec, parse_contexts, parse_floats, parse_ints, parse_size, plain_number, resolve_data
+    model_spec, parse_contexts, parse_floats, parse_ints, parse_lr_mult, parse_size, plain_number, \
+    resolve_data
 from .data import EpochBatchSampler, InMemoryDataset, KeyedTransformDataset, SampleRNG, \
     SubsetDataset
 from .records import TrainingLog, make_logger
@@ -344,6 +346,16 @@ class _Engine:
         np.random.seed(seed)
         mx.random.seed(seed)
         self.net = build_net(cfg, self.ctxs, self.num_joints)
+        # per-parameter learning-rate multipliers (--lr-mult, else the spec's rules, e.g.
+        # OpenPose's x1/x2 trunk and x4/x8 later stages); read by gluon.Trainer below
+        rules = parse_lr_mult(cfg.get("lr_mult")) or tuple(getattr(self.spec, "lr_mult", ()))
+        if rules:
+            applied = apply_lr_mult(self.net, rules)
+            counts = {}
+            for mult in applied.values():
+                counts[mult] = counts.get(mult, 0) + 1
+            self.info("learning-rate multipliers: %s" % ", ".join(
+                "x%g on %d parameters" % (m, n) for m, n in sorted(counts.items())))
         self.heatmap_size = check_output_sizes(self.net, self.spec, self.ctxs[0],
                                                self.image_size, cfg["dtype"])
         if cfg["mode"] == "hybrid":
