@@ -1,4 +1,4 @@
-"""Heatmap and integral-regression losses for top-down pose estimation.
+"""Heatmap, masked-map and integral-regression losses for pose estimation.
 
 All losses are Gluon :class:`~mxnet.gluon.loss.Loss` blocks: they return one
 value per sample (shape ``(N,)``), work imperatively and hybridized, and are
@@ -14,7 +14,8 @@ codec's ``default_loss`` or from a model spec).
 """
 from mxnet.gluon.loss import Loss
 
-__all__ = ["WeightedL2Loss", "OHKMLoss", "IntegralL1Loss", "soft_argmax", "get_loss"]
+__all__ = ["WeightedL2Loss", "MaskedL2Loss", "OHKMLoss", "IntegralL1Loss", "soft_argmax",
+           "get_loss"]
 
 
 def _weighted_square(F, pred, target, target_weight, scale):
@@ -74,6 +75,68 @@ class WeightedL2Loss(Loss):
 
     def hybrid_forward(self, F, pred, target, target_weight=None):
         loss = _weighted_square(F, pred, target, target_weight, self._weight / 2.0)
+        return F.mean(loss, axis=self._batch_axis, exclude=True)
+
+
+class MaskedL2Loss(Loss):
+    r"""Masked L2 loss of OpenPose's part confidence maps and PAFs.
+
+    Prediction and target are both multiplied by a per-pixel mask (1 =
+    supervise, 0 = ignore: crowds and unlabelled people), then the squared
+    error is averaged over channels and pixels, with the ½ of
+    :class:`WeightedL2Loss`:
+
+    .. math::
+        L_n = \frac{\text{weight}}{2 C h w} \sum_{c, y, x}
+              \left(m_{n y x} \hat{Y}_{n c y x} - m_{n y x} Y_{n c y x}\right)^2
+
+    Scale: for an all-ones mask this is exactly :class:`WeightedL2Loss` with
+    unit joint weights, so heatmap models and OpenPose report losses on the
+    same footing. Caffe's ``EuclideanLoss`` used by the Keras/Caffe OpenPose
+    references, ``sum (x - y)^2 / (2 batch)``, is ``C h w`` times the batch mean
+    of this value (a constant factor the learning rate absorbs). For a 0/1
+    mask it is the paper's ``sum_p W(p) |S(p) - S*(p)|^2`` up to that constant;
+    a soft mask value ``m`` (area-downsampled region edges) weighs the squared
+    error by ``m^2``.
+
+    Parameters
+    ----------
+    weight : float, default 1.0
+        Global scale; the squared error is multiplied by ``weight / 2``.
+    batch_axis : int, default 0
+        Must be 0 (samples on axis 0, channels on axis 1).
+
+    Inputs
+    ------
+    pred : NDArray or Symbol
+        ``(N, C, h, w)`` predicted maps.
+    target : NDArray or Symbol
+        Targets with the same number of elements as ``pred``.
+    mask : NDArray or Symbol, optional
+        ``(N, h, w)`` or ``(N, 1, h, w)``, broadcast over the channels;
+        ``None`` supervises every pixel.
+
+    Outputs
+    -------
+    loss : NDArray or Symbol
+        ``(N,)`` per-sample loss.
+    """
+
+    def __init__(self, weight=1.0, batch_axis=0, **kwargs):
+        if batch_axis != 0:
+            raise ValueError("MaskedL2Loss expects samples on axis 0 and channels on axis 1")
+        super().__init__(weight, batch_axis, **kwargs)
+
+    def hybrid_forward(self, F, pred, target, mask=None):
+        target = F.reshape_like(target, pred)
+        # (N, C, h*w) against (N, 1, h*w): the same reshape serves both mask layouts
+        pred = F.reshape(pred, shape=(0, 0, -1))
+        target = F.reshape(target, shape=(0, 0, -1))
+        if mask is not None:
+            mask = F.reshape(mask, shape=(0, 1, -1))
+            pred = F.broadcast_mul(pred, mask)
+            target = F.broadcast_mul(target, mask)
+        loss = F.square(pred - target) * (self._weight / 2.0)
         return F.mean(loss, axis=self._batch_axis, exclude=True)
 
 
@@ -270,7 +333,7 @@ class IntegralL1Loss(Loss):
 
 
 _LOSSES = {"weighted_l2": WeightedL2Loss, "l2": WeightedL2Loss, "ohkm": OHKMLoss,
-           "integral_l1": IntegralL1Loss}
+           "integral_l1": IntegralL1Loss, "masked_l2": MaskedL2Loss}
 
 
 def get_loss(name, **kwargs):
@@ -281,7 +344,7 @@ def get_loss(name, **kwargs):
     name : str or Loss
         ``'weighted_l2'`` (alias ``'l2'``) -> :class:`WeightedL2Loss`,
         ``'ohkm'`` -> :class:`OHKMLoss`, ``'integral_l1'`` ->
-        :class:`IntegralL1Loss`.
+        :class:`IntegralL1Loss`, ``'masked_l2'`` -> :class:`MaskedL2Loss`.
     **kwargs
         Constructor arguments of the loss.
     """

@@ -2,8 +2,6 @@
 
 (The OpenPose spec's rules on its parameter names: ``tests/test_openpose_net.py``.)
 """
-import random
-
 import mxnet as mx
 import numpy as np
 import pytest
@@ -13,7 +11,7 @@ from gluonpose.data.mscoco import COCOKeyPoints
 from gluonpose.engine import TRAIN_DEFAULTS, make_config, train
 from gluonpose.engine.config import parse_lr_mult
 from gluonpose.engine.data import SubsetDataset
-from gluonpose.engine.trainer import build_net
+from gluonpose.model_zoo import get_model
 from gluonpose.model_zoo.spec import LrMultRule
 
 
@@ -38,15 +36,17 @@ def test_engine_freezes_and_scales_what_the_rules_say(tmp_path):
         "lr_decay_epoch": "10", "ctx": "cpu:0", "num_data_workers": 0, "log_interval": 0,
         "logging_file": "", "progress": False, "seed": 3,
         "lr_mult": "^resnet=0;^final_layer=1:0"}
-    cfg = make_config(TRAIN_DEFAULTS, dict(overrides, save_dir=str(tmp_path / "run")))
-    trained = train(cfg, dataset=people, echo=lambda *a: None, console=False).net
-    # the same initial weights, built as the engine builds them
-    random.seed(3)
-    np.random.seed(3)
+    # start from a saved file (--load-params) so the initial weights are known exactly
     mx.random.seed(3)
-    initial = build_net(make_config(TRAIN_DEFAULTS, overrides), [mx.cpu()], 17)
+    initial = get_model("simple_pose_resnet18_v1b")
+    initial.initialize(mx.init.MSRAPrelu())
     initial(mx.nd.zeros((1, 3, 64, 64)))
+    start = str(tmp_path / "start.params")
+    initial.save_parameters(start)
     before = {n: p.data().asnumpy() for n, p in initial._collect_params_with_prefix().items()}
+    cfg = make_config(TRAIN_DEFAULTS, dict(overrides, save_dir=str(tmp_path / "run"),
+                                           load_params=start))
+    trained = train(cfg, dataset=people, echo=lambda *a: None, console=False).net
     after = {n: p.data().asnumpy() for n, p in trained._collect_params_with_prefix().items()}
     learnable = {n for n, p in trained._collect_params_with_prefix().items()
                  if p.grad_req != "null"}

@@ -332,17 +332,22 @@ def test_light_trunk_loads_mobilenet_weights(clean_store_env, tmp_path):
                                       arrays["features." + key].asnumpy())
 
 
-def test_engine_refuses_bottom_up_models_in_one_line(capsys):
+def test_engine_takes_bottom_up_specs_for_training_only(capsys):
+    """Training reads bottom-up specs (tests/test_bottom_up_training.py); the top-down paths
+    (apply_spec_defaults without ``bottom_up``, the top-down Supervision) still refuse them."""
     from gluonpose.cli import main
     from gluonpose.engine import TRAIN_DEFAULTS, make_config
     from gluonpose.engine.config import apply_spec_defaults, require_top_down
-    from gluonpose.engine.supervision import Supervision
+    from gluonpose.engine.supervision import BottomUpSupervision, Supervision
     spec = get_model_spec(CMU)
     with pytest.raises(ValueError, match="bottom-up models are not supported"):
         apply_spec_defaults(make_config(TRAIN_DEFAULTS, {"model": CMU}), spec)
+    cfg = apply_spec_defaults(make_config(TRAIN_DEFAULTS, {"model": CMU}), spec, bottom_up=True)
+    assert cfg["input_size"] == "368,368"
     with pytest.raises(ValueError, match="bottom-up"):
         Supervision(spec, (64, 64), (8, 8))
+    assert isinstance(Supervision.for_spec(spec, (64, 64), (8, 8)), BottomUpSupervision)
     assert require_top_down(get_model_spec("simple_pose_resnet18_v1b")) is not None
-    assert main(["train", "--model", LIGHT]) == 1
+    assert main(["train", "--model", LIGHT, "--input-size", "64,96"]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("gluonpose: error:") and LIGHT in err and "\n" not in err
+    assert err.startswith("gluonpose: error:") and "square" in err and "\n" not in err

@@ -103,7 +103,7 @@ def test_model_trains_evaluates_predicts_and_exports(name, people, tmp_path):
 
 
 # ------------------------------------------------------------------------------------------
-# bottom-up models: the network honours its spec; the engine refuses it cleanly
+# bottom-up models: the network honours its spec (training: tests/test_bottom_up_training.py)
 
 
 def test_registry_lists_bottom_up_models():
@@ -134,8 +134,3 @@ def test_bottom_up_outputs_follow_the_spec(name, tmp_path):
     for a, b in zip(outs, again):
         a, b = a.asnumpy(), b.asnumpy()
         assert np.abs(a - b).max() <= 1e-4 * max(1.0, np.abs(a).max())
-
-    cfg = make_config(TRAIN_DEFAULTS, {"model": name, "save_dir": str(tmp_path / "run"),
-                                       "ctx": "cpu:0", "logging_file": "", "progress": False})
-    with pytest.raises(ValueError, match="bottom"):
-        train(cfg, echo=lambda *a: None, console=False)

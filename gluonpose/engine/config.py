@@ -134,11 +134,12 @@ def model_spec(name):
     return get_model_spec(name) or DEFAULT_SPEC
 
 
-def require_top_down(spec, model=None, what="the training and evaluation engine"):
+def require_top_down(spec, model=None, what="the evaluation engine"):
     """``ValueError`` (one line) unless ``spec`` is a top-down contract.
 
-    Bottom-up models (OpenPose, ``spec.kind == 'bottom_up'``) are registered
-    and build, but the engine's crops, targets and decoding are top-down only.
+    Bottom-up models (OpenPose, ``spec.kind == 'bottom_up'``) are registered,
+    build and train (``gluonpose train``), but evaluation's crops and decoding
+    are top-down only.
     """
     kind = getattr(spec, "kind", "top_down")
     if kind != "top_down":
@@ -149,7 +150,7 @@ def require_top_down(spec, model=None, what="the training and evaluation engine"
     return spec
 
 
-def apply_spec_defaults(cfg, spec):
+def apply_spec_defaults(cfg, spec, bottom_up=False):
     """Fill the options left at ``None`` from the model's spec, in place.
 
     ``input_size``, ``mean`` and ``std`` default to what the model was
@@ -158,12 +159,21 @@ def apply_spec_defaults(cfg, spec):
     filled values are plain strings, as if given on the command line, so the
     checkpoint manifest records what the run used.
 
+    Parameters
+    ----------
+    cfg : dict
+    spec : TopDownSpec or BottomUpSpec
+    bottom_up : bool, default False
+        Whether the caller handles bottom-up specs (training does; evaluation
+        does not yet).
+
     Raises
     ------
     ValueError
-        For a bottom-up spec (see :func:`require_top_down`).
+        For a bottom-up spec unless ``bottom_up`` (see :func:`require_top_down`).
     """
-    require_top_down(spec, cfg.get("model"))
+    if not bottom_up:
+        require_top_down(spec, cfg.get("model"))
     if cfg.get("input_size") in (None, ""):
         cfg["input_size"] = "%d,%d" % spec.input_size
     if cfg.get("mean") in (None, ""):
@@ -215,22 +225,26 @@ def _split(text):
     return [p for p in str(text).replace("x", ",").replace(" ", "").split(",") if p != ""]
 
 
-def parse_size(text, name="--input-size"):
+def parse_size(text, name="--input-size", square=False):
     """``'256,192'`` / ``'256x192'`` / ``(256, 192)`` -> ``(256, 192)`` (H, W).
+
+    With ``square``, one integer ``'368'`` also gives ``(368, 368)``.
 
     Raises
     ------
     ValueError
-        Not two positive integers.
+        Not two positive integers (or one, with ``square``).
     """
-    parts = _split(text)
+    parts = _split(text) if not isinstance(text, int) else [text]
     try:
         size = tuple(int(p) for p in parts)
     except (TypeError, ValueError):
         size = ()
+    if square and len(size) == 1:
+        size = size * 2
     if len(size) != 2 or min(size) <= 0:
-        raise ValueError("%s must be two positive integers H,W such as 256,192; got %r"
-                         % (name, text))
+        raise ValueError("%s must be %s positive integers H,W such as 256,192; got %r"
+                         % (name, "one (S) or two" if square else "two", text))
     return size
 
 

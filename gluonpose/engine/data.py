@@ -179,10 +179,14 @@ class InMemoryDataset(Dataset):
         key = self._key(idx)
         img = self._cache.get(key)
         if img is None:
-            img, label, img_id = self._base[idx]
-            self._cache[key] = img
-            return img, label, img_id
+            # (img, label, img_id) for top-down sets, (img, label) for bottom-up ones
+            item = tuple(self._base[idx])
+            self._arity = len(item)
+            self._cache[key] = item[0]
+            return item
         label = self._base.label(idx) if hasattr(self._base, "label") else self._base[idx][1]
+        if getattr(self, "_arity", 3) == 2:
+            return img, label
         return img, label, label.get("image_id", idx) if isinstance(label, dict) else idx
 
     def __getattr__(self, name):

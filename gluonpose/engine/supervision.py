@@ -11,13 +11,33 @@ into what one training step needs:
   from the same augmentation of a sample);
 * the weighted sum of the per-output losses, with each term kept for the log;
 * the output and target pair the training metric reads (the decoded output).
+
+Which supervision a model gets is read from ``spec.kind``
+(:meth:`Supervision.for_spec`): :class:`Supervision` for top-down heatmap
+models, :class:`BottomUpSupervision` for OpenPose's stages of PAFs and part
+confidence maps. Both expose the same interface, and the class also tells the
+engine which dataset and training transform feed it
+(:meth:`Supervision.training_dataset`, :meth:`Supervision.train_transform`),
+so the engine itself never asks which kind of model it trains.
 """
+import mxnet as mx
+
 from ..codecs import get_codec
 from ..codecs.multi import TargetSet
 from ..loss import get_loss
 from ..utils.metrics import get_training_metric
 
-__all__ = ["Supervision"]
+__all__ = ["Supervision", "BottomUpSupervision", "supervision_class"]
+
+
+def supervision_class(spec):
+    """:class:`Supervision` or :class:`BottomUpSupervision`, by ``spec.kind``."""
+    kind = getattr(spec, "kind", "top_down")
+    try:
+        return _BY_KIND[kind]
+    except KeyError:
+        raise ValueError("no training supervision for %s models" % kind.replace("_", "-")) \
+            from None
 
 
 class Supervision:
@@ -26,7 +46,8 @@ class Supervision:
     Parameters
     ----------
     spec : TopDownSpec
-        (a bottom-up spec raises ``ValueError``: its targets are not supported yet)
+        (a bottom-up spec raises ``ValueError``: use :meth:`for_spec`, which
+        gives a :class:`BottomUpSupervision`)
     image_size, heatmap_size : tuple of int
         ``(H, W)`` of the input and of the heatmaps.
     codec : str
@@ -35,10 +56,15 @@ class Supervision:
         The run's Gaussian sigma, for outputs whose spec gives none.
     """
 
+    #: whether ``--input-size S`` (one number, a square input) is accepted
+    square_input = False
+
     def __init__(self, spec, image_size, heatmap_size, codec="msra", sigma=2):
         from .config import require_top_down
-        require_top_down(spec, what="the training engine")
+        require_top_down(spec, what="Supervision (use Supervision.for_spec)")
         self.spec = spec
+        self.image_size = tuple(image_size)
+        self.heatmap_size = tuple(heatmap_size)
         self.outputs = list(spec.outputs)
         self.names = [o.name for o in self.outputs]
         self.codecs = [get_codec(o.codec or codec, image_size=image_size,
@@ -54,6 +80,39 @@ class Supervision:
         self.multi = len(self.outputs) > 1
         #: what the training transform calls ``encode`` on
         self.encoder = TargetSet(self.codecs) if self.multi else self.codecs[0]
+
+    @staticmethod
+    def for_spec(spec, image_size, heatmap_size, codec="msra", sigma=2):
+        """The supervision of ``spec`` (top-down or bottom-up, by ``spec.kind``)."""
+        return supervision_class(spec)(spec, image_size, heatmap_size, codec=codec, sigma=sigma)
+
+    # -- what the engine builds around it ----------------------------------------------
+    @staticmethod
+    def net_kwargs(num_joints):
+        """Model arguments that depend on the data (the number of heatmaps)."""
+        return {"num_joints": int(num_joints)}
+
+    @staticmethod
+    def training_dataset(root, split):
+        """The training set of ``split`` under ``root``: one item per person instance."""
+        from ..data.mscoco import COCOKeyPoints
+        return COCOKeyPoints(root, split, image_format="numpy")
+
+    def train_transform(self, cfg, mean, std, schema, rng):
+        """The training transform (augmentation from ``cfg``, targets from :attr:`encoder`).
+
+        ``rng`` is the :class:`~gluonpose.engine.data.SampleRNG` the engine
+        reseeds per item.
+        """
+        from ..data.transforms.presets.top_down import TopDownTrainTransform
+        from .config import plain_number
+        return TopDownTrainTransform(
+            schema.num_joints, None, image_size=self.image_size, heatmap_size=self.heatmap_size,
+            sigma=plain_number(cfg["sigma"]), mean=mean, std=std,
+            random_flip=bool(cfg["random_flip"]), scale_factor=float(cfg["scale_factor"]),
+            rotation_factor=float(cfg["rotation_factor"]),
+            half_body_prob=float(cfg["half_body_prob"]), codec=self.encoder, schema=schema,
+            rng=rng)
 
     def make_metric(self):
         """The training metric of the decoded output's target type."""
@@ -90,3 +149,150 @@ class Supervision:
         return ", ".join("%s: %s %s x%g" % (n, c.describe(), o.loss or c.default_loss, w)
                          for n, c, o, w in zip(self.names, self.codecs, self.outputs,
                                                self.weights))
+
+
+class _BottomUpTargets:
+    """Encoder for :class:`BottomUpTrainTransform`: ``((heatmaps, pafs), mask)``.
+
+    Wraps a :class:`~gluonpose.codecs.paf.PAFCodec` so a sample comes out as
+    ``(img, (heatmaps, pafs), mask)``: the data loader then stacks it into
+    ``[img, [heatmaps, pafs], mask]``, the ``(data, targets, weights)`` layout
+    :func:`~gluonpose.engine.trainer.forward_backward` splits over devices.
+    """
+
+    def __init__(self, codec):
+        self.codec = codec
+
+    def encode(self, joints, input_size, mask=None):
+        heat, paf, weight = self.codec.encode(joints, input_size, mask)
+        return (heat, paf), weight
+
+    def describe(self):
+        return self.codec.describe()
+
+
+class _ReverseChannels:
+    """Reverse the channel axis of a transform's image (RGB -> BGR networks)."""
+
+    def __init__(self, transform):
+        self.transform = transform
+
+    def __call__(self, *args):
+        out = self.transform(*args)
+        return (mx.nd.flip(out[0], axis=0),) + tuple(out[1:])
+
+
+class BottomUpSupervision(Supervision):
+    """The supervision of a bottom-up (OpenPose) spec: every stage, both branches.
+
+    Every output of the spec (``stage1_paf``, ``stage1_heat``, ...) is trained
+    on the same targets of one augmented image: the PAFs for the PAF outputs,
+    the part confidence maps (background last) for the heatmap outputs, with
+    the image's training mask (crowds, unlabelled people) as the per-pixel
+    weight of the spec's loss (``masked_l2``,
+    :class:`~gluonpose.loss.MaskedL2Loss`). The total is the weighted sum of
+    the stage terms (the spec's weights, 1 for OpenPose), each term kept for
+    the log. The training metric is :class:`~gluonpose.utils.metrics.PeakAccuracy`
+    on the decoded (last) heatmap output.
+
+    Parameters
+    ----------
+    spec : BottomUpSpec
+    image_size, heatmap_size : tuple of int
+        ``(S, S)`` (the training input is square) and ``(S / stride,) * 2``.
+    codec, sigma
+        Accepted for the common signature and not read: the targets are the
+        spec's (``target_sigma`` in input pixels, ``limb_width`` in cells).
+    """
+
+    square_input = True
+
+    def __init__(self, spec, image_size, heatmap_size, codec=None, sigma=None):
+        from ..codecs.paf import PAFCodec
+        if getattr(spec, "kind", "top_down") != "bottom_up":
+            raise ValueError("BottomUpSupervision needs a bottom-up spec, got a %s one"
+                             % getattr(spec, "kind", "top_down").replace("_", "-"))
+        h, w = (int(v) for v in image_size)
+        if h != w:
+            raise ValueError("--input-size %d,%d: bottom-up training crops a square input; "
+                             "give one size such as --input-size %d" % (h, w, spec.input_size[0]))
+        self.spec = spec
+        self.image_size = (h, w)
+        self.heatmap_size = tuple(heatmap_size)
+        self.outputs = list(spec.outputs)
+        self.names = [o.name for o in self.outputs]
+        self.branches = list(spec.branches)
+        self.codec = PAFCodec(stride=spec.stride,
+                              sigma=7.0 if spec.target_sigma is None else spec.target_sigma,
+                              limb_width=1.0 if spec.limb_width is None else spec.limb_width)
+        if tuple(self.codec.heatmap_size(self.image_size)) != self.heatmap_size:
+            raise ValueError("the PAF targets of a %dx%d input are %dx%d, the network's maps "
+                             "%dx%d" % ((h, w) + tuple(self.codec.heatmap_size(self.image_size))
+                                        + self.heatmap_size))
+        self.codecs = [self.codec] * len(self.outputs)
+        self.losses = [get_loss(o.loss or "masked_l2", **o.loss_kwargs) for o in self.outputs]
+        self.weights = [o.weight for o in self.outputs]
+        self.decoded_position = spec.decode[1]
+        self.multi = True
+        self.encoder = _BottomUpTargets(self.codec)
+
+    @staticmethod
+    def net_kwargs(num_joints):
+        """None: the map counts are the spec's (18 parts + background, 19 limbs)."""
+        return {}
+
+    @staticmethod
+    def training_dataset(root, split):
+        """One item per image with a supervised person (OpenPose's thresholds)."""
+        from ..data.mscoco.bottom_up import COCOBottomUp
+        return COCOBottomUp(root, split, image_format="numpy")
+
+    def train_transform(self, cfg, mean, std, schema, rng):
+        """:class:`BottomUpTrainTransform` at the square input, targets from :attr:`encoder`.
+
+        From ``cfg``: ``rotation_factor`` (max rotation, degrees) and
+        ``random_flip`` (probability 0.5). The scale range (0.5 .. 1.1 of 0.6
+        of the input for the main person) is OpenPose's; the centre jitter is
+        its 40 pixels at 368 scaled with the input. Images are normalised in
+        RGB with ``mean``/``std`` and reversed for a ``'bgr'`` network.
+        """
+        from ..data.transforms.presets.bottom_up import BottomUpTrainTransform
+        size = self.image_size[0]
+        transform = BottomUpTrainTransform(
+            size, self.spec.stride, schema=schema,
+            max_rotation=float(cfg["rotation_factor"]),
+            center_perturb=40.0 * size / 368.0,
+            flip_prob=0.5 if cfg["random_flip"] else 0.0,
+            mean=mean, std=std, encoder=self.encoder, rng=rng)
+        return _ReverseChannels(transform) if self.spec.bgr else transform
+
+    def make_metric(self):
+        """Peak accuracy of the decoded heatmap output (background left out)."""
+        return get_training_metric("part_heatmap")
+
+    def loss(self, net_output, targets, weights):
+        """Total loss ``(N,)`` and the per-output terms (before weighting).
+
+        ``targets`` is one device's ``[heatmaps, pafs]``, ``weights`` its mask
+        ``(n, h, w)``.
+        """
+        heat, paf = targets
+        outs = self.spec.supervised(net_output)
+        terms = [fn(o.astype("float32", copy=False), paf if b == "paf" else heat, weights)
+                 for fn, o, b in zip(self.losses, outs, self.branches)]
+        total = terms[0] * self.weights[0] if self.weights[0] != 1 else terms[0]
+        for term, weight in zip(terms[1:], self.weights[1:]):
+            total = total + term * weight
+        return total, terms
+
+    def metric_pair(self, net_output, targets):
+        """``(heatmap target, decoded heatmap output)``."""
+        return targets[0], self.spec.decoded(net_output)[1]
+
+    def describe(self):
+        """Short text for logs: outputs, targets, losses and weights."""
+        return ", ".join("%s: %s %s x%g" % (n, self.codec.describe(), o.loss or "masked_l2", w)
+                         for n, o, w in zip(self.names, self.outputs, self.weights))
+
+
+_BY_KIND = {"top_down": Supervision, "bottom_up": BottomUpSupervision}

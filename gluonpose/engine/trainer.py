@@ -10,6 +10,11 @@ GluonCV's LR schedule and checkpoint names) with what a long run needs:
 * SIGINT/SIGTERM finish the current step, checkpoint and exit;
 * a JSON-lines log and a PNG of the curves, tqdm progress.
 
+Top-down and bottom-up (OpenPose) models share the loop: the model's spec
+selects the :mod:`~gluonpose.engine.supervision` (targets, losses, metric),
+which also names the training dataset (person crops or whole images) and the
+training transform; a bottom-up run logs each stage's PAF and heatmap loss.
+
 Reproducibility, and what cannot be captured
 --------------------------------------------
 All data randomness comes from generators keyed by ``(seed, epoch, index)``
@@ -55,7 +60,7 @@ from .data import EpochBatchSampler, InMemoryDataset, KeyedTransformDataset, Sam
     SubsetDataset
 from .records import TrainingLog, make_logger
 from .signals import GracefulStop
-from .supervision import Supervision
+from .supervision import Supervision, supervision_class
 
 __all__ = ["train", "resume_config", "TrainResult", "build_lr_scheduler", "derive_seed",
            "build_net", "forward_backward", "check_heatmap_size", "check_output_sizes"]
@@ -124,15 +129,19 @@ def build_lr_scheduler(cfg, iters_per_epoch):
     ])
 
 
-def build_net(cfg, ctxs, num_joints):
+def build_net(cfg, ctxs, num_joints=None):
     """The model of ``cfg``, initialised as GluonCV's training script does.
+
+    ``num_joints`` goes to the model (heatmap channels); ``None`` passes none
+    (bottom-up models, whose map counts are fixed by their spec).
 
     Pretrained: nothing to initialise. Pretrained base: only the parameters the
     backbone did not bring (the head, with its own Normal(0.001) initialisers).
     Otherwise everything with ``MSRAPrelu`` (the head still uses its own).
     """
     from ..model_zoo import get_model
-    net = get_model(cfg["model"], num_joints=num_joints,
+    extra = {} if num_joints is None else {"num_joints": num_joints}
+    net = get_model(cfg["model"], **extra,
                     pretrained=bool(cfg["use_pretrained"]),
                     pretrained_base=bool(cfg["use_pretrained_base"]),
                     pretrained_ctx=ctxs, ctx=ctxs)
@@ -214,7 +223,8 @@ def forward_backward(net, loss_fn, batch, ctxs, dtype="float32"):
         ``loss_fn(pred, target, weight)`` on a single-output network.
     batch : sequence
         ``(data, target, weight, ...)`` stacked over the whole batch; with
-        several supervised outputs ``target`` and ``weight`` are lists.
+        several supervised outputs ``target`` and ``weight`` are lists (a
+        bottom-up batch: ``target`` is ``[heatmaps, pafs]``, ``weight`` the mask).
     ctxs : list of Context
         The batch is split along axis 0 (``gluon.utils.split_and_load``).
     dtype : str
@@ -304,9 +314,17 @@ class _Engine:
         if not cfg.get("model"):
             raise ValueError("--model is required, e.g. --model simple_pose_resnet18_v1b")
         self.spec = model_spec(cfg["model"])  # raises the zoo's error naming close matches
-        apply_spec_defaults(cfg, self.spec)   # refuses bottom-up specs in one line
+        # top-down or bottom-up: targets, losses, dataset and transform come from here
+        self.supervision_cls = supervision_class(self.spec)
+        apply_spec_defaults(cfg, self.spec, bottom_up=True)
         self.ctxs = parse_contexts(cfg.get("ctx"), cfg.get("gpus"), cfg.get("num_gpus"))
-        self.image_size = parse_size(cfg["input_size"])
+        self.image_size = parse_size(cfg["input_size"],
+                                     square=self.supervision_cls.square_input)
+        if self.supervision_cls.square_input and self.image_size[0] != self.image_size[1]:
+            raise ValueError("--input-size %s: %s models train on a square input; give one "
+                             "size such as --input-size %d"
+                             % (cfg["input_size"], self.spec.kind.replace("_", "-"),
+                                self.spec.input_size[0]))
         self.mean = parse_floats(cfg["mean"], 3, "--mean")
         self.std = parse_floats(cfg["std"], 3, "--std")
         if int(cfg["batch_size"]) <= 0:
@@ -345,7 +363,7 @@ class _Engine:
         random.seed(seed)
         np.random.seed(seed)
         mx.random.seed(seed)
-        self.net = build_net(cfg, self.ctxs, self.num_joints)
+        self.net = build_net(cfg, self.ctxs, **self.supervision_cls.net_kwargs(self.num_joints))
         # per-parameter learning-rate multipliers (--lr-mult, else the spec's rules, e.g.
         # OpenPose's x1/x2 trunk and x4/x8 later stages); read by gluon.Trainer below
         rules = parse_lr_mult(cfg.get("lr_mult")) or tuple(getattr(self.spec, "lr_mult", ()))
@@ -385,10 +403,9 @@ class _Engine:
             ds = self._given_dataset
             self.data_root, self.split = getattr(ds, "_root", None), cfg["split"]
         else:
-            from ..data.mscoco import COCOKeyPoints
             self.data_root, self.split = resolve_data(cfg["data_dir"], cfg["split"],
                                                       TRAIN_DEFAULTS["split"])
-            ds = COCOKeyPoints(self.data_root, self.split, image_format="numpy")
+            ds = self.supervision_cls.training_dataset(self.data_root, self.split)
         if cfg.get("max_samples"):
             ds = SubsetDataset(ds, int(cfg["max_samples"]))
         if cfg.get("cache_images"):
@@ -398,20 +415,13 @@ class _Engine:
         return ds
 
     def _loader(self):
-        from ..data.transforms.presets.top_down import TopDownTrainTransform
         cfg = self.cfg
-        sigma = plain_number(cfg["sigma"])
-        self.supervision = Supervision(self.spec, self.image_size, self.heatmap_size,
-                                       codec=cfg["codec"], sigma=sigma)
+        self.supervision = Supervision.for_spec(self.spec, self.image_size, self.heatmap_size,
+                                                codec=cfg["codec"],
+                                                sigma=plain_number(cfg["sigma"]))
         self.codec = self.supervision.codec
         rng = SampleRNG()
-        transform = TopDownTrainTransform(
-            self.num_joints, None, image_size=self.image_size, heatmap_size=self.heatmap_size,
-            sigma=sigma, mean=self.mean, std=self.std, random_flip=bool(cfg["random_flip"]),
-            scale_factor=float(cfg["scale_factor"]), rotation_factor=float(cfg["rotation_factor"]),
-            half_body_prob=float(cfg["half_body_prob"]), codec=self.supervision.encoder,
-            schema=self.schema,
-            rng=rng)
+        transform = self.supervision.train_transform(cfg, self.mean, self.std, self.schema, rng)
         keyed = KeyedTransformDataset(self.dataset, transform, rng, seed=int(cfg["seed"]))
         sampler = EpochBatchSampler(len(self.dataset), self.total_batch, seed=int(cfg["seed"]),
                                     shuffle=True, last_batch="discard", shard=self.shard)

@@ -1,14 +1,15 @@
 """Evaluation metrics: heatmap / coordinate accuracy (training), COCO keypoint AP, MPII PCKh."""
 from .coco_keypoints import STAT_NAMES, COCOKeyPointsMetric, instance_scores
 from .coordinate_accuracy import CoordinateAccuracy
-from .heatmap_accuracy import HeatmapAccuracy
+from .heatmap_accuracy import HeatmapAccuracy, PeakAccuracy
 from .pckh import PCKhAccuracy, head_size_from_boxes, pckh
 
 __all__ = ["HeatmapAccuracy", "COCOKeyPointsMetric", "STAT_NAMES", "PCKhAccuracy", "pckh",
            "head_size_from_boxes", "instance_scores", "CoordinateAccuracy",
-           "get_training_metric"]
+           "get_training_metric", "PeakAccuracy"]
 
-_TRAINING_METRICS = {"heatmap": HeatmapAccuracy, "coordinate": CoordinateAccuracy}
+_TRAINING_METRICS = {"heatmap": HeatmapAccuracy, "coordinate": CoordinateAccuracy,
+                     "part_heatmap": PeakAccuracy}
 
 
 def get_training_metric(target_type, **kwargs):
@@ -18,7 +19,8 @@ def get_training_metric(target_type, **kwargs):
     ----------
     target_type : str
         ``'heatmap'`` -> :class:`HeatmapAccuracy`, ``'coordinate'`` ->
-        :class:`CoordinateAccuracy`.
+        :class:`CoordinateAccuracy`, ``'part_heatmap'`` (multi-person confidence
+        maps) -> :class:`PeakAccuracy`.
     **kwargs
         Constructor arguments of the metric.
     """
