@@ -117,6 +117,26 @@ def test_tutorial_numbers_on_the_pages(built):
     if custom is not None:
         aps = [float(a) for a in re.findall(r"AP (\d\.\d+) AP50", custom)]
         assert len(aps) == 2 and all(0 <= a <= 1 for a in aps)
+    hourglass = text.get("70_stacked_hourglass")
+    if hourglass is not None:
+        # computed cost of the 8-stack MPII model, next to the published one
+        assert re.search(r"hourglass_8stack_mpii 8 16 25\.43 27\.44", hourglass)
+        # the per-stack table, with its protocol: stack 1 sharper than stack 0
+        assert re.search(r"Memorisation, not accuracy: the 8 training people, ground-truth "
+                         r"boxes, no flip, input 64x64, 16x16 maps, codec=unbiased", hourglass)
+        row = {name: [float(v) for v in re.search(
+            name + r" (\d+\.\d+) (\d+\.\d+) (\d+\.\d+) (\d+\.\d+) (\d\.\d+)",
+            hourglass).groups()] for name in ("target", "stack0", "stack1")}
+        assert row["target"][2] < 0.1                      # the codec decodes its targets
+        assert row["stack1"][0] > row["stack0"][0]         # higher at the joint
+        assert row["stack1"][2] < row["stack0"][2]         # decodes closer to it
+        # the flip merge on ideal maps: -1.5 px, +0.5 px, exact with spec.flip_shift
+        assert "spec.flip_shift of hourglass_2stack: 0.75" in hourglass
+        flip = {label: float(v) for label, v in re.findall(
+            r"(shift=False|shift=True|shift=0\.75) \([^)]*\) ([-+]\d+\.\d+)", hourglass)}
+        assert abs(flip["shift=False"] + 1.5) < 0.05
+        assert abs(flip["shift=True"] - 0.5) < 0.05
+        assert abs(flip["shift=0.75"]) < 0.05
     cpn = text.get("80_cpn_pyramid_ohkm")
     if cpn is not None:
         cpn = html.unescape(cpn)
