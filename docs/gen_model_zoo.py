@@ -78,10 +78,11 @@ FAMILIES = (
      "(Cao et al., CVPR 2017: VGG-19 front, six two-branch stages); "
      "``openpose_mobilenet_light_coco`` follows Lightweight OpenPose (Osokin 2018: dilated "
      "MobileNet v1 trunk, CPM block, one refinement stage of residual 1x1 / 3x3 blocks). "
-     "Registered so they can be built and trained by hand with the PAF codec "
-     "(:class:`~gluonpose.codecs.paf.PAFCodec`); the training engine, ``gluonpose eval``, "
-     "the Predictor and the exporter do not run bottom-up models yet. No published "
-     "weights."),
+     "Targets and grouping come from the PAF codec "
+     "(:class:`~gluonpose.codecs.paf.PAFCodec`); the training engine trains them, and "
+     "``gluonpose eval``, ``gluonpose predict`` and the Predictor run them on whole images "
+     "without boxes (:mod:`gluonpose.inference.bottom_up`: test scales, flip, grouping); "
+     "the exporter does not run bottom-up models yet. No published weights."),
 )
 
 #: Structure figures the references publish, set beside this page's counts:

@@ -153,6 +153,9 @@ def add_eval_options(p):
     g.add_argument("--oracle", action="store_true", default=SUPPRESS,
                    help="score perfect heatmaps (GT encoded then decoded): the codec's ceiling")
     _opt(g, d, "--save-prefix", type=str, help="results json name prefix")
+    g.add_argument("--scales", type=str, default=SUPPRESS, metavar="S1,S2,...",
+                   help="bottom-up models: test scales relative to the input height "
+                        "(default: the model's, e.g. 0.5,1,1.5,2 for openpose_vgg19_coco)")
     g.add_argument("-v", "--verbose", action="store_true", default=SUPPRESS,
                    help="also print pycocotools' COCOeval table")
 
@@ -194,7 +197,13 @@ def _cmd_eval(args):
     if bad:
         raise ValueError("--%s (GluonCV validate.py) is not supported by gluonpose eval"
                          % bad[0][len("unsupported_"):].replace("_", "-"))
+    scales = given.pop("scales", None)          # bottom-up only; not an EVAL_DEFAULTS key
     cfg = make_config(EVAL_DEFAULTS, given)
+    if scales is not None:
+        from .model_zoo import spec_of
+        if getattr(spec_of(cfg.get("model"), cfg.get("model")), "kind", "") != "bottom_up":
+            raise ValueError("--scales applies to bottom-up models (e.g. openpose_vgg19_coco)")
+        cfg["scales"] = scales
     result = evaluate(cfg, echo=print)
     print("results: %s" % result.results_file)
     print("protocol: %s" % result.protocol_file)

@@ -7,6 +7,10 @@ input's heatmaps back (``shift=True``, GluonCV's flip test), decode, score with
 heatmap codec, and a protocol record next to every results json so each AP
 says how it was obtained. ``oracle=True`` evaluates perfect heatmaps instead
 of a network (the ceiling of a codec and input size).
+
+Bottom-up models (``spec.kind == 'bottom_up'``, OpenPose) are evaluated on
+whole images without boxes by :mod:`gluonpose.engine.evaluate_bottom_up`;
+:func:`evaluate` hands them over.
 """
 import contextlib
 import io
@@ -189,6 +193,10 @@ def _protocol(cfg, split, codec, image_size, model=None, weights=None, sha1=None
 def evaluate(cfg, net=None, echo=print):
     """COCO keypoint AP of a model (or of the codec oracle) on a keypoint split.
 
+    A bottom-up model goes to
+    :func:`~gluonpose.engine.evaluate_bottom_up.evaluate_bottom_up` (whole
+    images, no boxes, ``cfg['scales']``).
+
     Parameters
     ----------
     cfg : dict
@@ -215,6 +223,10 @@ def evaluate(cfg, net=None, echo=print):
         from ..model_zoo.model_zoo import DEFAULT_SPEC
         # no model (the codec oracle): the plain stride-4 top-down contract
         spec = model_spec(model) if model else DEFAULT_SPEC
+    if getattr(spec, "kind", "top_down") == "bottom_up":
+        # whole images, no boxes: gluonpose.engine.evaluate_bottom_up
+        from .evaluate_bottom_up import evaluate_bottom_up
+        return evaluate_bottom_up(cfg, net=net, spec=spec, echo=echo)
     apply_spec_defaults(cfg, spec)
     image_size = parse_size(cfg["input_size"])
     root, split = resolve_data(cfg["data_dir"], cfg["split"], EVAL_DEFAULTS["split"])

@@ -4,8 +4,10 @@
 video file or ``webcam:N`` (also ``--webcam N``). Person boxes come from
 ``--det-file`` (COCO detections json), ``--boxes x,y,w,h;...``, ``--detector``
 (a GluonCV model name; needs gluoncv and its weights) or, by default, the
-whole image. ``--output-dir`` receives annotated images (same file names) or
-an annotated ``<name>_pose.mp4``; ``--results-json`` the COCO keypoint results.
+whole image; a bottom-up model (``--model openpose_...``) needs no boxes
+(``--scales`` sets its test scales). ``--output-dir`` receives annotated
+images (same file names) or an annotated ``<name>_pose.mp4``;
+``--results-json`` the COCO keypoint results.
 
 Exit status: 0 on success; 1 with one ``gluonpose: error: ...`` line when the
 source cannot be read (missing or unreadable file, a video or camera that
@@ -51,6 +53,9 @@ def add_predict_options(p, demo=False):
     g.add_argument("--sigma", type=float, default=None,
                    help="codec sigma (default: what the model was trained with, else 2)")
     g.add_argument("--flip-test", action="store_true", help="average with mirrored crops")
+    g.add_argument("--scales", default=None, metavar="S1,S2,...",
+                   help="bottom-up models (OpenPose): test scales relative to --input-size "
+                        "(the image height at scale 1); default the model's")
     g.add_argument("--batch-size", type=int, default=64,
                    help="most people per forward pass (default 64)")
     g.add_argument("--ctx", default=None, help="device, e.g. cpu or gpu:0 (default cpu)")
@@ -121,6 +126,13 @@ def _predictor(args):
     if args.params and args.pretrained:
         raise ValueError("--params: give either --params or --pretrained, not both")
     boxes = parse_boxes(args.boxes) if args.boxes is not None else None
+    extra = {}
+    if getattr(args, "scales", None) is not None:
+        from ..model_zoo import spec_of
+        if getattr(spec_of(args.model, args.model), "kind", "") != "bottom_up":
+            raise ValueError("--scales applies to bottom-up models (e.g. "
+                             "openpose_mobilenet_light_coco)")
+        extra["scales"] = args.scales
     return Predictor(args.model, pretrained=args.pretrained if not args.params else None,
                      params_file=args.params, ctx=ctx, input_size=args.input_size,
                      codec=args.codec, sigma=args.sigma, flip_test=args.flip_test,
@@ -130,7 +142,7 @@ def _predictor(args):
                      keypoint_thresh=args.keypoint_thresh,
                      oks_nms_thresh=args.oks_nms if args.oks_nms > 0 else None,
                      pose_nms=args.pose_nms, schema=args.schema,
-                     batch_size=args.batch_size, progress=args.progress)
+                     batch_size=args.batch_size, progress=args.progress, **extra)
 
 
 def _video_name(src, ext):

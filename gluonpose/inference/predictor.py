@@ -74,6 +74,10 @@ def _params_path(path):
 class Predictor:
     """Top-down multi-person pose estimation in one call.
 
+    A bottom-up model (``spec.kind == 'bottom_up'``, OpenPose) makes a
+    :class:`~gluonpose.inference.bottom_up.BottomUpPredictor` instead: the same
+    sources, results and drawing, no boxes.
+
     Parameters
     ----------
     model : str or mxnet.gluon.Block
@@ -156,6 +160,16 @@ class Predictor:
     (17, 3)
     >>> pred.write_coco_results('results.json')                      # doctest: +SKIP
     """
+
+    def __new__(cls, model="simple_pose_resnet18_v1b", *args, **kwargs):
+        # a bottom-up model (spec.kind == 'bottom_up') gets the box-free subclass
+        if cls is Predictor:
+            from ..model_zoo import spec_of
+            spec = spec_of(model, model if isinstance(model, str) else None)
+            if getattr(spec, "kind", "top_down") == "bottom_up":
+                from .bottom_up import BottomUpPredictor
+                cls = BottomUpPredictor
+        return super().__new__(cls)
 
     def __init__(self, model="simple_pose_resnet18_v1b", pretrained=None, params_file=None,
                  ctx=None, input_size=None, codec="msra", sigma=None, flip_test=False,
