@@ -117,6 +117,20 @@ def test_tutorial_numbers_on_the_pages(built):
     if custom is not None:
         aps = [float(a) for a in re.findall(r"AP (\d\.\d+) AP50", custom)]
         assert len(aps) == 2 and all(0 <= a <= 1 for a in aps)
+    paf = text.get("90_openpose_part_affinity_fields")
+    if paf is not None:
+        # the oracle AP with its protocol, the grouping check, the light
+        # network's cost and the random-weight run that finds nobody
+        ap = float(re.search(r"PAF oracle AP (\d\.\d+) \[ground-truth maps, no "
+                             r"network, bottom-up, no boxes, single scale, no "
+                             r"flip, input height 368, coco_mini train2017", paf).group(1))
+        assert 0 < ap <= 1
+        assert "score_limbs accepts the same pairs: True" in paf
+        assert re.search(r"86 annotated people: 22 without a neck", paf)
+        assert re.search(r"openpose_mobilenet_light_coco at 368x368: 4\.\d\d M "
+                         r"parameters, \d\.\d\d GFLOPs", paf)
+        assert re.search(r"random weights, openpose_mobilenet_light_coco "
+                         r"\[[^\]]*\]: 0 people", paf)
     hourglass = text.get("70_stacked_hourglass")
     if hourglass is not None:
         # computed cost of the 8-stack MPII model, next to the published one
