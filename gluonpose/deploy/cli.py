@@ -6,6 +6,15 @@ Examples::
         --input-size 128,96 --codec unbiased --format onnx --output deploy_r18
     gluonpose export --model simple_pose_resnet18_v1b --params x.params --input-size 128,96 \\
         --format symbol --int8 --calib-mode naive --report --output deploy_r18_int8
+    gluonpose export --model openpose_mobilenet_light_coco --params-file light.params \\
+        --input-size 368,368 --output deploy_openpose
+
+Bottom-up models (``spec.kind == 'bottom_up'``, OpenPose) export the last
+stage's PAFs and heatmaps as two ONNX outputs (``pafs``, ``heatmaps``) with a
+dynamic input height and width; the folder's ``pose_decoder.py`` (with
+``paf_codec.py``) runs the test protocol with numpy and OpenCV. The top-down
+options ``--codec``, ``--sigma``, ``--schema``, ``--num-joints`` and
+``--int8`` are refused for them.
 
 Bad input gives one ``gluonpose: error: <what>: <why>`` line: a missing or
 mismatched params file, a malformed ``--input-size``, an output folder that
@@ -21,11 +30,13 @@ def add_export_options(parser):
     from ..engine.config import EVAL_DEFAULTS
     p = parser
     p.add_argument("--model", required=True, help="model name, e.g. simple_pose_resnet18_v1b")
-    p.add_argument("--params", default=None,
+    p.add_argument("--params", "--params-file", dest="params", default=None,
                    help="trained weights (.params or a checkpoint's .ckpt.json); default: the "
                         "published weights of --model")
     p.add_argument("--input-size", default=None,
-                   help="network input H,W (default: the model's, e.g. 256,192)")
+                   help="network input H,W (default: the model's, e.g. 256,192); bottom-up "
+                        "models: the size the graph is traced at, H also the image height at "
+                        "scale 1 of the deployed decoder (the ONNX input's H, W are dynamic)")
     p.add_argument("--format", dest="export_format", choices=("onnx", "symbol"), default="onnx",
                    help="onnx (model.onnx) or symbol (MXNet model-symbol.json + "
                         "model-0000.params) (default onnx)")
@@ -72,7 +83,7 @@ def _params_file(path, model):
 def _load_net(model, params, num_joints):
     import mxnet as mx
     from ..model_zoo import get_model
-    net = get_model(model, num_joints=num_joints)
+    net = get_model(model, **({} if num_joints is None else {"num_joints": num_joints}))
     try:
         net.load_parameters(params, ctx=mx.cpu())
     except (AssertionError, mx.base.MXNetError, KeyError, IndexError) as err:
@@ -83,6 +94,50 @@ def _load_net(model, params, num_joints):
     return net
 
 
+def _check_output(args):
+    out = os.path.abspath(os.path.expanduser(args.output))
+    parent = os.path.dirname(out)
+    if os.path.isdir(parent) and not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError("--output %s: cannot write in %s" % (args.output, parent))
+    if os.path.isfile(out):
+        raise ValueError("--output %s: exists and is not a folder" % args.output)
+    if os.path.isdir(out) and os.listdir(out) and not args.overwrite:
+        raise ValueError("--output %s: folder exists and is not empty (use --overwrite)"
+                         % args.output)
+    return out
+
+
+def _cmd_export_bottom_up(args, spec):
+    """``gluonpose export`` of a bottom-up (OpenPose) model: two outputs, PAF decoder."""
+    from ..engine.config import parse_floats, parse_size
+    from .export import _check_input_size, bottom_up_deploy_config, write_deployment
+    top_down_only = [name for name, used in (
+        ("--int8", args.int8), ("--report", args.report),
+        ("--codec", args.codec != "msra"), ("--sigma", args.sigma is not None),
+        ("--num-joints", args.num_joints is not None), ("--schema", args.schema is not None))
+        if used]
+    if top_down_only:
+        raise ValueError("%s: top-down only; %s is a bottom-up model (PAF codec settings come "
+                         "from its spec)" % (", ".join(top_down_only), args.model))
+    size = _check_input_size(parse_size(args.input_size or "%d,%d" % spec.input_size), spec)
+    if args.fixed_batch is not None and args.fixed_batch < 1:
+        raise ValueError("--fixed-batch must be >= 1, got %d" % args.fixed_batch)
+    mean = spec.mean if args.mean is None else parse_floats(args.mean, 3, "--mean")
+    std = spec.std if args.std is None else parse_floats(args.std, 3, "--std")
+    out = _check_output(args)
+    params = _params_file(args.params, args.model)
+    net = _load_net(args.model, params, None)
+    fmt = args.export_format
+    config = bottom_up_deploy_config(args.model, size, spec, fmt, mean=mean, std=std,
+                                     dynamic_batch=args.fixed_batch is None,
+                                     extra={"source_params": os.path.basename(params)})
+    written = write_deployment(net, out, config, dynamic_batch=args.fixed_batch is None,
+                               batch_size=args.fixed_batch or 1, overwrite=args.overwrite)
+    print("exported %s (%s, bottom-up) to %s: %s" % (args.model, fmt, out,
+                                                     ", ".join(sorted(written["files"]["sha1"]))))
+    return 0
+
+
 def cmd_export(args):
     """Run ``gluonpose export`` with parsed ``args``; returns the exit status."""
     from ..data.schema import get_schema
@@ -90,6 +145,8 @@ def cmd_export(args):
     from .export import _check_input_size, deploy_config, write_deployment
 
     spec = model_spec(args.model)
+    if getattr(spec, "kind", "top_down") == "bottom_up":
+        return _cmd_export_bottom_up(args, spec)
     size = _check_input_size(parse_size(args.input_size or "%d,%d" % spec.input_size), spec)
     if args.int8 and args.export_format == "onnx":
         raise ValueError("--int8: INT8 runs on MXNet's oneDNN kernels and is exported as "
@@ -108,16 +165,7 @@ def cmd_export(args):
     sigma = spec.decode_sigma(2.0) if args.sigma is None else float(args.sigma)
     if sigma <= 0:
         raise ValueError("--sigma must be > 0, got %g" % sigma)
-    out = os.path.abspath(os.path.expanduser(args.output))
-    parent = os.path.dirname(out)
-    if os.path.isdir(parent) and not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError("--output %s: cannot write in %s" % (args.output, parent))
-    if os.path.isfile(out):
-        raise ValueError("--output %s: exists and is not a folder" % args.output)
-    if os.path.isdir(out) and os.listdir(out) and not args.overwrite:
-        raise ValueError("--output %s: folder exists and is not empty (use --overwrite)"
-                         % args.output)
-
+    out = _check_output(args)
     params = _params_file(args.params, args.model)
     net = _load_net(args.model, params, num_joints)
     qnet, extra = None, {"source_params": os.path.basename(params)}

@@ -14,6 +14,16 @@
   keypoint names, skeleton, OKS sigmas). The folder is built under a
   temporary name and renamed into place, so it is complete or absent.
 
+Bottom-up models (``spec.kind == 'bottom_up'``, OpenPose) export their
+decoded pair as two outputs, ``pafs`` and ``heatmaps``, with a dynamic batch,
+height and width (MXNet 1.9's converter keeps ``H``/``W`` symbolic for these
+all-convolutional graphs); the folder gets :func:`bottom_up_deploy_config`'s
+``deploy.json`` (input height at scale 1, stride, mean/std, channel order,
+flip permutations, test scales, PAF codec settings, output names), a copy of
+:mod:`gluonpose.deploy.bottom_up_decoder` as ``pose_decoder.py`` and of
+:mod:`gluonpose.codecs.paf` as ``paf_codec.py`` (numpy + OpenCV; their one
+gluonpose import line is rewritten at copy time).
+
 Heatmap decoding is deliberately left out of the exported graph: the numpy
 decoder is the reference for it, and a test holds it equal to the library's
 codecs.
@@ -33,7 +43,7 @@ from ..utils.atomic import fsync_dir
 
 __all__ = ["export_symbol", "load_symbol", "export_onnx", "deploy_config", "write_deployment",
            "load_deployment", "DECODER_FILE", "CONFIG_FILE", "ONNX_OPSET", "INPUT_NAME",
-           "OUTPUT_NAME", "random_input"]
+           "OUTPUT_NAME", "BOTTOM_UP_OUTPUT_NAMES", "bottom_up_deploy_config", "random_input"]
 
 #: names inside a deployment folder
 DECODER_FILE = "pose_decoder.py"
@@ -48,6 +58,10 @@ _IR_FOR_OPSET = {11: 6, 12: 7, 13: 7, 14: 7, 15: 8, 16: 8, 17: 8}
 
 INPUT_NAME = "data"
 OUTPUT_NAME = "heatmaps"
+#: the two outputs of a bottom-up export: the last stage's PAFs, then its heatmaps
+BOTTOM_UP_OUTPUT_NAMES = ("pafs", "heatmaps")
+#: a bottom-up deployment's second file: the PAF codec, made self-contained
+PAF_CODEC_FILE = "paf_codec.py"
 
 
 def _check_input_size(input_size, spec=None):
@@ -104,7 +118,9 @@ def export_symbol(net, prefix, input_size, batch_size=1):
     ctx = next(iter(net.collect_params().values())).list_ctx()[0]
     net = exportable(net)
     net.hybridize()
-    net(mx.nd.zeros((batch_size, 3, h, w), ctx=ctx)).wait_to_read()
+    out = net(mx.nd.zeros((batch_size, 3, h, w), ctx=ctx))
+    for arr in (out if isinstance(out, (list, tuple)) else [out]):
+        arr.wait_to_read()
     net.export(prefix, epoch=0)
     return prefix + "-symbol.json", prefix + "-0000.params"
 
@@ -129,8 +145,13 @@ def load_symbol(prefix, ctx=None):
         return mx.gluon.SymbolBlock.imports(sym_file, [INPUT_NAME], params_file, ctx=ctx)
 
 
-def _onnx_from_symbol(sym, params, input_size, dynamic_batch, batch_size, opset):
-    """ModelProto from a symbol and its parameters (mxnet.onnx's converter)."""
+def _onnx_from_symbol(sym, params, input_size, dynamic_batch, batch_size, opset,
+                      output_names=(OUTPUT_NAME,), dynamic_size=False):
+    """ModelProto from a symbol and its parameters (mxnet.onnx's converter).
+
+    ``output_names`` renames the graph's outputs in order; ``dynamic_size``
+    leaves the input's height and width symbolic (``'height'``, ``'width'``).
+    """
     import onnx
     from onnx import helper
     try:
@@ -139,24 +160,28 @@ def _onnx_from_symbol(sym, params, input_size, dynamic_batch, batch_size, opset)
         raise RuntimeError("this MXNet has no ONNX exporter (mxnet.onnx): %s" % err) from None
     h, w = input_size
     shape = (batch_size, 3, h, w)
-    dyn = [("batch", 3, h, w)] if dynamic_batch else None
+    dyn = None
+    if dynamic_batch or dynamic_size:
+        dyn = [("batch" if dynamic_batch else batch_size, 3,
+                "height" if dynamic_size else h, "width" if dynamic_size else w)]
     graph = MXNetGraph().create_onnx_graph_proto(
         sym, params, [shape], [onnx.TensorProto.FLOAT], opset_version=opset,
-        dynamic=bool(dynamic_batch), dynamic_input_shapes=dyn)
+        dynamic=dyn is not None, dynamic_input_shapes=dyn)
     # weights are initializers; listing them as graph inputs too would let a caller
     # override them and stops onnxruntime from folding constants (BN into conv)
     init_names = {t.name for t in graph.initializer}
     keep = [i for i in graph.input if i.name not in init_names]
     del graph.input[:]
     graph.input.extend(keep)
-    if len(graph.input) != 1 or len(graph.output) != 1:
-        raise RuntimeError("expected one input and one output, got %d and %d"
-                           % (len(graph.input), len(graph.output)))
-    old = graph.output[0].name
+    if len(graph.input) != 1 or len(graph.output) != len(output_names):
+        raise RuntimeError("expected one input and %d output(s), got %d and %d"
+                           % (len(output_names), len(graph.input), len(graph.output)))
+    rename = {o.name: new for o, new in zip(graph.output, output_names)}
     for node in graph.node:
-        node.output[:] = [OUTPUT_NAME if o == old else o for o in node.output]
-        node.input[:] = [OUTPUT_NAME if i == old else i for i in node.input]
-    graph.output[0].name = OUTPUT_NAME
+        node.output[:] = [rename.get(o, o) for o in node.output]
+        node.input[:] = [rename.get(i, i) for i in node.input]
+    for out, new in zip(graph.output, output_names):
+        out.name = new
     model = helper.make_model(graph, producer_name="gluonpose",
                               opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = _IR_FOR_OPSET.get(opset, model.ir_version)
@@ -166,6 +191,14 @@ def _onnx_from_symbol(sym, params, input_size, dynamic_batch, batch_size, opset)
 
 def export_onnx(net, path, input_size, dynamic_batch=True, batch_size=1, opset=ONNX_OPSET):
     """Export a HybridBlock to an ONNX file.
+
+    A top-down network gives one output, ``heatmaps``, at the fixed input
+    size. A bottom-up network (``spec.kind == 'bottom_up'``, e.g. OpenPose)
+    gives its decoded pair as two outputs, ``pafs`` and ``heatmaps``, and
+    its input height and width are dynamic (``'height'``, ``'width'``: any
+    multiple of the stride; MXNet 1.9's converter keeps them symbolic for
+    these all-convolutional graphs), ``input_size`` being only the size the
+    graph is traced at.
 
     Parameters
     ----------
@@ -197,7 +230,10 @@ def export_onnx(net, path, input_size, dynamic_batch=True, batch_size=1, opset=O
         sym, args, auxs = mx.model.load_checkpoint(prefix, 0)
     params = dict(args)
     params.update(auxs)
-    model = _onnx_from_symbol(sym, params, size, dynamic_batch, batch_size, opset)
+    bottom_up = getattr(spec_of(net), "kind", "top_down") == "bottom_up"
+    model = _onnx_from_symbol(sym, params, size, dynamic_batch, batch_size, opset,
+                              BOTTOM_UP_OUTPUT_NAMES if bottom_up else (OUTPUT_NAME,),
+                              dynamic_size=bottom_up)
     with atomic_path(path) as tmp_path:
         with open(tmp_path, "wb") as f:
             f.write(model.SerializeToString())
@@ -284,6 +320,113 @@ def deploy_config(model, input_size, codec, sigma, schema, mean, std, fmt, blur_
     return cfg
 
 
+def bottom_up_deploy_config(model, input_size, spec, fmt, codec=None, mean=None, std=None,
+                            dynamic_batch=True, extra=None):
+    """The ``deploy.json`` content of a bottom-up (OpenPose) export.
+
+    Parameters
+    ----------
+    model : str
+        Model name (e.g. ``openpose_mobilenet_light_coco``).
+    input_size : tuple of int
+        ``(H, W)`` the graph is traced at (multiples of the spec's
+        ``size_multiple``); ``H`` is also the image height at scale 1 of the
+        deployed protocol (``input_height``). The ONNX input's height and
+        width are dynamic, so every padded test size runs as it is.
+    spec : BottomUpSpec
+    fmt : str
+        ``'onnx'`` or ``'symbol'``.
+    codec : PAFCodec, optional
+        Grouping settings (default the spec's,
+        :func:`~gluonpose.engine.bottom_up_forward.default_paf_codec`).
+    mean, std : sequence of float, optional
+        Default the spec's.
+    dynamic_batch : bool
+    extra : dict, optional
+
+    Returns
+    -------
+    collections.OrderedDict
+    """
+    from .._version import __version__
+    from .bottom_up_decoder import CODEC_KEYS
+    if getattr(spec, "kind", None) != "bottom_up":
+        raise ValueError("%s: not a bottom-up model" % model)
+    if fmt not in ("onnx", "symbol"):
+        raise ValueError("bottom-up export formats are onnx and symbol, got %r" % (fmt,))
+    h, w = _check_input_size(input_size, spec)
+    if codec is None:
+        from ..engine.bottom_up_forward import default_paf_codec
+        codec = default_paf_codec(spec)
+    flip = spec.paf_flip_channels()
+    cfg = OrderedDict()
+    cfg["format"] = fmt
+    cfg["kind"] = spec.kind
+    cfg["model"] = model
+    cfg["input_name"] = INPUT_NAME
+    cfg["output_names"] = list(BOTTOM_UP_OUTPUT_NAMES)
+    cfg["input_size"] = [h, w]
+    cfg["input_height"] = h
+    cfg["dynamic_size"] = fmt == "onnx"
+    cfg["dynamic_batch"] = bool(dynamic_batch)
+    cfg["stride"] = spec.stride
+    cfg["size_multiple"] = spec.size_multiple
+    cfg["color"] = "RGB"
+    cfg["channel_order"] = spec.channel_order
+    cfg["mean"] = [float(v) for v in (spec.mean if mean is None else mean)]
+    cfg["std"] = [float(v) for v in (spec.std if std is None else std)]
+    cfg["pad_value"] = 128
+    cfg["test_scales"] = [float(v) for v in spec.test_scales]
+    cfg["heatmap_channels"] = spec.heatmap_channels
+    cfg["paf_channels"] = spec.paf_channels
+    cfg["flip_heatmap"] = None if spec.flip_heatmap is None else \
+        [int(i) for i in spec.flip_heatmap]
+    cfg["flip_paf"] = None if spec.flip_paf is None else [int(i) for i in spec.flip_paf]
+    cfg["paf_flip_channels"] = None if flip is None else \
+        [[int(i) for i in flip[0]], [float(v) for v in flip[1]]]
+    cfg["codec_name"] = "paf"
+    cfg["codec"] = OrderedDict((k, getattr(codec, k)) for k in CODEC_KEYS)
+    cfg["schema"] = spec.schema
+    cfg["eval_schema"] = spec.eval_schema
+    cfg["gluonpose_version"] = __version__
+    if extra:
+        cfg.update(extra)
+    return cfg
+
+
+#: the PAF codec's one gluonpose import, and what replaces it in a deployment
+_PAF_IMPORT = "from .base import to_numpy\n"
+_PAF_IMPORT_STANDALONE = (
+    "\n\ndef to_numpy(arr, dtype=np.float32):\n"
+    "    \"\"\"``arr`` as a numpy array of ``dtype`` (standalone copy: no MXNet).\"\"\"\n"
+    "    if hasattr(arr, \"asnumpy\"):\n"
+    "        arr = arr.asnumpy()\n"
+    "    return np.asarray(arr, dtype=dtype)\n")
+_DECODER_IMPORT = "from ..codecs.paf import PAFCodec, merge_scales\n"
+_DECODER_IMPORT_STANDALONE = "from paf_codec import PAFCodec, merge_scales\n"
+
+
+def _copy_rewritten(src, dst, old, new):
+    """Copy a module, replacing its one gluonpose import line ``old`` by ``new``."""
+    with open(src, encoding="utf-8") as f:
+        text = f.read()
+    if text.count(old) != 1:
+        raise RuntimeError("%s: expected the import line %r once" % (src, old.strip()))
+    with open(dst, "w", encoding="utf-8") as f:
+        f.write(text.replace(old, new))
+
+
+def _write_bottom_up_decoder(folder):
+    """``pose_decoder.py`` (the bottom-up pipeline) and ``paf_codec.py``, gluonpose-free."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    codecs = os.path.join(os.path.dirname(here), "codecs")
+    _copy_rewritten(os.path.join(codecs, "paf.py"), os.path.join(folder, PAF_CODEC_FILE),
+                    _PAF_IMPORT, _PAF_IMPORT_STANDALONE)
+    _copy_rewritten(os.path.join(here, "bottom_up_decoder.py"),
+                    os.path.join(folder, DECODER_FILE), _DECODER_IMPORT,
+                    _DECODER_IMPORT_STANDALONE)
+
+
 def _fill_folder(folder, net, fmt, config, dynamic_batch, batch_size, quantized_net=None):
     """Write the model files, the decoder and ``deploy.json`` into ``folder``."""
     h, w = config["input_size"]
@@ -299,12 +442,16 @@ def _fill_folder(folder, net, fmt, config, dynamic_batch, batch_size, quantized_
         files["prefix"] = prefix
         files["symbol"] = os.path.basename(sym)
         files["params"] = os.path.basename(params)
-    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "numpy_decoder.py")
-    shutil.copyfile(src, os.path.join(folder, DECODER_FILE))
+    if config.get("kind", "top_down") == "bottom_up":
+        _write_bottom_up_decoder(folder)
+        files["codec"] = PAF_CODEC_FILE
+    else:
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "numpy_decoder.py")
+        shutil.copyfile(src, os.path.join(folder, DECODER_FILE))
     files["decoder"] = DECODER_FILE
     files["sha1"] = {name: _sha1(os.path.join(folder, name)) for name in
                      sorted(v for k, v in files.items() if k in ("model", "symbol", "params",
-                                                                 "decoder"))}
+                                                                 "decoder", "codec"))}
     config = OrderedDict(config)
     config["files"] = files
     with open(os.path.join(folder, CONFIG_FILE), "w", encoding="utf-8") as f:
@@ -351,6 +498,8 @@ def write_deployment(net, output_dir, config, dynamic_batch=True, batch_size=1,
     fmt = config["format"]
     if fmt not in ("onnx", "symbol", "symbol-int8"):
         raise ValueError("unknown export format %r" % (fmt,))
+    if config.get("kind", "top_down") == "bottom_up" and fmt == "symbol-int8":
+        raise ValueError("INT8 export is top-down only")
     if (fmt == "symbol-int8") != (quantized_net is not None):
         raise ValueError("format 'symbol-int8' goes with a quantized network and only with it")
     out = os.path.abspath(os.path.expanduser(output_dir))
