@@ -26,6 +26,7 @@ from gluonpose.engine.evaluate import evaluate
 from gluonpose.inference import BottomUpPredictor, Predictor, predict_bottom_up
 from gluonpose.inference.bottom_up import bottom_up_inputs
 from gluonpose.model_zoo import get_model_spec
+from _mini_annotations import annotated_people, coco_api
 
 MODEL = "openpose_mobilenet_light_coco"
 SPEC = get_model_spec(MODEL)
@@ -73,18 +74,6 @@ class GroundTruthNet(mx.gluon.Block):
         return tuple([paf, heat] * (len(self.pose_spec.outputs) // 2))
 
 
-def _coco():
-    from pycocotools.coco import COCO
-    with contextlib.redirect_stdout(io.StringIO()):
-        return COCO(os.path.join(mini_coco_root(), "annotations", MINI_COCO_SPLIT + ".json"))
-
-
-def _people(coco, image_id):
-    anns = coco.loadAnns(coco.getAnnIds(imgIds=[image_id], iscrowd=False))
-    return np.array([a["keypoints"] for a in anns if a.get("num_keypoints", 0) > 0],
-                    np.float64).reshape(-1, 17, 3)
-
-
 def _image(coco, image_id):
     from gluonpose.inference import read_image
     return read_image(os.path.join(IMAGES, coco.imgs[image_id]["file_name"]))
@@ -93,7 +82,7 @@ def _image(coco, image_id):
 def _crowded_image(coco, least=3):
     """The first image (sorted ids) with at least ``least`` annotated people."""
     for image_id in sorted(coco.getImgIds()):
-        if len(_people(coco, image_id)) >= least:
+        if len(annotated_people(coco, image_id)) >= least:
             return image_id
     raise AssertionError("no image with %d people" % least)
 
@@ -114,9 +103,9 @@ def _nearest(kp, people):
 # ----------------------------------------------------------------------------- (a) predict
 
 def test_predict_equals_codec_decode_of_the_same_maps():
-    coco = _coco()
+    coco = coco_api()
     image_id = _crowded_image(coco)
-    image, people = _image(coco, image_id), _people(coco, image_id)
+    image, people = _image(coco, image_id), annotated_people(coco, image_id)
     codec = PAFCodec()
     net = GroundTruthNet(SPEC, codec)
     inputs, meta = net.register(image, people, (1.0,))
@@ -134,10 +123,10 @@ def test_predict_equals_codec_decode_of_the_same_maps():
     assert (_nearest(kp, people) <= 8.0).all(), _nearest(kp, people)
 
 
-def test_flip_and_scales_give_the_same_people():
-    coco = _coco()
+def test_flip_and_scales_give_the_sameannotated_people():
+    coco = coco_api()
     image_id = _crowded_image(coco)
-    image, people = _image(coco, image_id), _people(coco, image_id)
+    image, people = _image(coco, image_id), annotated_people(coco, image_id)
     # PAF cells on the heatmap grid: the mirrored input's maps are exactly mirrored
     codec = PAFCodec(paf_offset=3.5)
     net = GroundTruthNet(SPEC, codec)
@@ -164,7 +153,7 @@ def _oracle_ap(coco, image_ids, codec, height):
     for image_id in image_ids:
         info = coco.imgs[image_id]
         size = (int(info["height"]), int(info["width"]))
-        people = _people(coco, image_id)
+        people = annotated_people(coco, image_id)
         if not len(people):
             continue
         joints, input_size = codec.image_to_input(people, size, height / float(size[0]))
@@ -185,13 +174,13 @@ def _oracle_ap(coco, image_ids, codec, height):
 
 @pytest.mark.parametrize("flip", [False, True])
 def test_eval_with_ground_truth_maps_gives_the_codec_oracle_ap(tmp_path, flip):
-    coco = _coco()
+    coco = coco_api()
     ids = sorted(coco.getImgIds())[:4]
     # with flip: PAF cells on the heatmap grid, so the mirrored maps mirror exactly
     codec = PAFCodec(paf_offset=3.5 if flip else 0.0)
     net = GroundTruthNet(SPEC, codec)
     for image_id in ids:
-        net.register(_image(coco, image_id), _people(coco, image_id), (1.0,), mirror=flip)
+        net.register(_image(coco, image_id), annotated_people(coco, image_id), (1.0,), mirror=flip)
     cfg = make_config(EVAL_DEFAULTS, {"data_dir": "mini", "input_size": str(HEIGHT),
                                       "max_samples": len(ids), "output_dir": str(tmp_path),
                                       "progress": False, "flip_test": flip})

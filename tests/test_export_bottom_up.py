@@ -1,6 +1,4 @@
 """Bottom-up (OpenPose) export: two-output ONNX parity, the standalone PAF decoder, CLI."""
-import contextlib
-import io
 import json
 import os
 import subprocess
@@ -13,12 +11,13 @@ import pytest
 
 from gluonpose.cli import main
 from gluonpose.codecs.paf import PAFCodec
-from gluonpose.data import MINI_COCO_SPLIT, mini_coco_root
+from gluonpose.data import mini_coco_root
 from gluonpose.deploy.export import (bottom_up_deploy_config, export_onnx, load_deployment,
                                      load_symbol, write_deployment)
 from gluonpose.engine.bottom_up_forward import (bottom_up_inputs, bottom_up_maps,
                                                 default_paf_codec, predict_bottom_up)
 from gluonpose.model_zoo import get_model, get_model_spec
+from _mini_annotations import annotated_people, coco_api
 
 MODEL = "openpose_mobilenet_light_coco"
 SPEC = get_model_spec(MODEL)
@@ -76,22 +75,10 @@ def _decoded(net, x):
     return paf.asnumpy(), heat.asnumpy()
 
 
-def _coco():
-    from pycocotools.coco import COCO
-    with contextlib.redirect_stdout(io.StringIO()):
-        return COCO(os.path.join(mini_coco_root(), "annotations", MINI_COCO_SPLIT + ".json"))
-
-
-def _people(coco, image_id):
-    anns = coco.loadAnns(coco.getAnnIds(imgIds=[image_id], iscrowd=False))
-    return np.array([a["keypoints"] for a in anns if a.get("num_keypoints", 0) > 0],
-                    np.float64).reshape(-1, 17, 3)
-
-
 def _crowded(coco, least=3):
     from gluonpose.inference.sources import read_image
     for image_id in sorted(coco.getImgIds()):
-        people = _people(coco, image_id)
+        people = annotated_people(coco, image_id)
         if len(people) >= least:
             path = os.path.join(mini_coco_root(), "train2017", coco.imgs[image_id]["file_name"])
             return read_image(path), people
@@ -213,7 +200,7 @@ def test_deployment_decoder_runs_without_gluonpose_and_matches_the_protocol(net,
         imports = {l.split()[1] for l in src.splitlines() if l.startswith(("import ", "from "))}
         assert imports == want, (name, imports)
 
-    coco = _coco()
+    coco = coco_api()
     image_id = sorted(coco.getImgIds())[0]
     from gluonpose.inference.sources import read_image
     image = read_image(os.path.join(mini_coco_root(), "train2017",

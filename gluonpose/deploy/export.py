@@ -28,7 +28,6 @@ Heatmap decoding is deliberately left out of the exported graph: the numpy
 decoder is the reference for it, and a test holds it equal to the library's
 codecs.
 """
-import hashlib
 import json
 import os
 import shutil
@@ -39,6 +38,7 @@ from collections import OrderedDict
 import mxnet as mx
 import numpy as np
 
+from ..model_zoo.model_store import file_sha1
 from ..utils.atomic import fsync_dir
 
 __all__ = ["export_symbol", "load_symbol", "export_onnx", "deploy_config", "write_deployment",
@@ -238,14 +238,6 @@ def export_onnx(net, path, input_size, dynamic_batch=True, batch_size=1, opset=O
         with open(tmp_path, "wb") as f:
             f.write(model.SerializeToString())
     return path
-
-
-def _sha1(path):
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def deploy_config(model, input_size, codec, sigma, schema, mean, std, fmt, blur_size=None,
@@ -449,7 +441,7 @@ def _fill_folder(folder, net, fmt, config, dynamic_batch, batch_size, quantized_
         src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "numpy_decoder.py")
         shutil.copyfile(src, os.path.join(folder, DECODER_FILE))
     files["decoder"] = DECODER_FILE
-    files["sha1"] = {name: _sha1(os.path.join(folder, name)) for name in
+    files["sha1"] = {name: file_sha1(os.path.join(folder, name)) for name in
                      sorted(v for k, v in files.items() if k in ("model", "symbol", "params",
                                                                  "decoder", "codec"))}
     config = OrderedDict(config)

@@ -17,13 +17,13 @@ written atomically.
 """
 import contextlib
 import datetime
-import hashlib
 import io
 import os
 from collections import OrderedDict
 
 import numpy as np
 
+from ..model_zoo.model_store import file_sha1
 from ..utils.atomic import write_json
 from .config import EVAL_DEFAULTS, parse_contexts, parse_floats, resolve_data
 
@@ -129,14 +129,6 @@ def _category_id(coco):
     return int(chosen["id"])
 
 
-def _sha1(path):
-    digest = hashlib.sha1()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def score_results(coco, results, image_ids, verbose=False):
     """COCOeval keypoint stats (10 numbers) of ``results`` over ``image_ids``."""
     from pycocotools.cocoeval import COCOeval
@@ -216,7 +208,6 @@ def evaluate_bottom_up(cfg, net=None, spec=None, echo=print):
             net.cast(dtype)
         net.hybridize(static_alloc=cfg.get("mode") == "hybrid")
     else:
-        from ..model_zoo.model_store import file_sha1
         weights = cfg.get("params_file") or "<in-memory network>"
         sha1 = file_sha1(weights) if os.path.isfile(weights) else None
         model = model or type(net).__name__
@@ -242,7 +233,7 @@ def evaluate_bottom_up(cfg, net=None, spec=None, echo=print):
     record = OrderedDict([
         ("protocol", dict(protocol)),
         ("results_file", os.path.basename(results_file)),
-        ("results_sha1", _sha1(results_file)),
+        ("results_sha1", file_sha1(results_file)),
         ("num_results", len(results)),
         ("num_images_with_results", len({r["image_id"] for r in results})),
         ("num_gt_images", len(evaluated)),
