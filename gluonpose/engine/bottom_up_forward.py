@@ -43,11 +43,11 @@ __all__ = ["predict_bottom_up", "bottom_up_maps", "bottom_up_inputs", "default_p
 
 
 def default_paf_codec(spec):
-    """The :class:`~gluonpose.codecs.paf.PAFCodec` a bottom-up spec was trained for."""
-    from ..codecs.paf import PAFCodec
-    return PAFCodec(stride=spec.stride,
-                    sigma=7.0 if spec.target_sigma is None else spec.target_sigma,
-                    limb_width=1.0 if spec.limb_width is None else spec.limb_width)
+    """The :class:`~gluonpose.codecs.paf.PAFCodec` a bottom-up spec was trained for.
+
+    The same as ``spec.make_codec()``, kept for callers of the OpenPose path.
+    """
+    return spec.make_codec()
 
 
 def input_height(input_size, spec):
@@ -146,7 +146,7 @@ def bottom_up_maps(net, spec, image, scales=None, flip=False, codec=None, ctx=No
     the image, scale averaging).
     """
     from ..codecs.paf import merge_scales
-    codec = codec or default_paf_codec(spec)
+    codec = codec or spec.make_codec()
     ctx = ctx or mx.cpu()
     clock = time.perf_counter
     t0 = clock()
@@ -221,7 +221,15 @@ def predict_bottom_up(net, spec, image_rgb_uint8, scales=None, flip=False, codec
     scores : numpy.ndarray
         float32 ``(N,)`` person scores (the codec's: peak plus connection scores).
     """
-    codec = codec or default_paf_codec(spec)
+    if getattr(spec, "grouping", "paf") != "paf":
+        # another grouping (Associative Embedding's tags) has its own test protocol
+        from importlib import import_module
+        module, name = _PROTOCOLS[spec.grouping].split(":")
+        protocol = getattr(import_module(module, __package__), name)
+        return protocol(net, spec, image_rgb_uint8, scales=scales, flip=flip, codec=codec,
+                        ctx=ctx, input_size=input_size, mean=mean, std=std, dtype=dtype,
+                        timings=timings)
+    codec = codec or spec.make_codec()
     heat, paf = bottom_up_maps(net, spec, image_rgb_uint8, scales, flip, codec, ctx,
                                input_size, mean, std, dtype, timings)
     t0 = time.perf_counter()
@@ -230,6 +238,11 @@ def predict_bottom_up(net, spec, image_rgb_uint8, scales=None, flip=False, codec
         timings["decode_heatmaps"] = timings.get("decode_heatmaps", 0.0) + \
             time.perf_counter() - t0
     return keypoints, scores
+
+
+#: the test protocol of every other grouping, ``module:function`` (the same signature
+#: as :func:`predict_bottom_up`)
+_PROTOCOLS = {"ae": ".ae_forward:predict_ae"}
 
 
 def keypoint_boxes(keypoints):

@@ -169,7 +169,7 @@ def evaluate_bottom_up(cfg, net=None, spec=None, echo=print):
     EvalResult
         ``preds`` is ``(keypoints (N,17,3), scores (N,), image_ids (N,), evaluated ids)``.
     """
-    from .bottom_up_forward import default_paf_codec, input_height, parse_scales
+    from .bottom_up_forward import input_height, parse_scales
     from ..model_zoo import spec_of
     from ..utils.metrics.coco_keypoints import STAT_NAMES, _SHORT_NAMES, _format_protocol
     from .evaluate import EvalResult, _weights
@@ -183,7 +183,7 @@ def evaluate_bottom_up(cfg, net=None, spec=None, echo=print):
     height = input_height(cfg.get("input_size"), spec)
     scales = parse_scales(cfg.get("scales"), spec)
     flip = bool(cfg.get("flip_test"))
-    if flip and (spec.flip_heatmap is None or spec.flip_paf is None):
+    if flip and not spec.has_flip:
         raise ValueError("--flip-test: %s has no flip permutations" % spec.family)
     mean = parse_floats(cfg["mean"], 3, "--mean") if cfg.get("mean") else spec.mean
     std = parse_floats(cfg["std"], 3, "--std") if cfg.get("std") else spec.std
@@ -195,7 +195,7 @@ def evaluate_bottom_up(cfg, net=None, spec=None, echo=print):
     ctxs = parse_contexts(cfg.get("ctx"), cfg.get("gpus"), cfg.get("num_gpus"))
     ctx = ctxs[0]                               # one image at a time, on the first device
     dtype = cfg.get("dtype") or "float32"
-    codec = default_paf_codec(spec)
+    codec = spec.make_codec()
     dataset = _dataset(root, split, cfg.get("max_samples"))
     if net is None:
         if not model:

@@ -72,9 +72,10 @@ class BottomUpPredictor(Predictor):
         Test scales; default ``spec.test_scales``.
     flip_test : bool
         Average with the mirrored image's maps.
-    codec : PAFCodec, optional
-        Grouping; ``None``, ``'paf'`` or the top-down default ``'msra'`` give
-        the spec's PAF codec.
+    codec : PAFCodec or AECodec, optional
+        Grouping; ``None``, the spec's ``grouping`` (``'paf'``, ``'ae'``) or
+        the top-down default ``'msra'`` give the spec's own codec
+        (``spec.make_codec()``).
     keypoint_thresh : float
         Drawing threshold of the joints.
     schema : None or 'coco'
@@ -92,7 +93,6 @@ class BottomUpPredictor(Predictor):
                  det_score_thresh=0.0, keypoint_thresh=0.2, oks_nms_thresh=0.9, schema=None,
                  batch_size=64, mean=None, std=None, hybridize=True, progress=True,
                  pose_nms=None, scales=None):
-        from ..codecs.paf import PAFCodec
         from ..data.schema import get_schema
         from ..model_zoo import spec_of
         for name, value in (("detector", detector), ("det_file", det_file),
@@ -116,16 +116,18 @@ class BottomUpPredictor(Predictor):
         self.schema = get_schema(self.spec.eval_schema)
         self.input_size = input_height(input_size, self.spec)
         self.scales = parse_scales(scales, self.spec)
-        if isinstance(codec, PAFCodec):
+        default = self.spec.make_codec()
+        if isinstance(codec, type(default)):
             self.codec = codec
-        elif codec in (None, "paf", "msra"):
-            self.codec = default_paf_codec(self.spec)
+        elif codec in (None, self.spec.grouping, "msra"):
+            self.codec = default
         else:
-            raise ValueError("codec=%r: a bottom-up model decodes with its PAF codec" % (codec,))
+            raise ValueError("codec=%r: a bottom-up model decodes with its own %s codec"
+                             % (codec, type(default).__name__))
         self.mean = self.spec.mean if mean is None else tuple(mean)
         self.std = self.spec.std if std is None else tuple(std)
         self.flip_test = bool(flip_test)
-        if self.flip_test and (self.spec.flip_heatmap is None or self.spec.flip_paf is None):
+        if self.flip_test and not self.spec.has_flip:
             raise ValueError("flip_test: %s has no flip permutations" % self.spec.family)
         self.keypoint_thresh = float(keypoint_thresh)
         self.oks_nms_thresh = None

@@ -24,14 +24,20 @@ Two kinds of contract exist, told apart by ``spec.kind``:
   *and* part affinity fields (PAFs) out for every stage (OpenPose); it also
   carries the input channel order, the flip permutations of both kinds of
   map, the test scales and the per-parameter learning-rate multipliers
-  (:class:`LrMultRule`, applied by :func:`apply_lr_mult`).
+  (:class:`LrMultRule`, applied by :func:`apply_lr_mult`);
+* :class:`AssociativeEmbeddingSpec` (also ``'bottom_up'``): a whole image in,
+  detection heatmaps and tag maps per joint out of every hourglass stack.
+
+Bottom-up specs name their grouping (``spec.grouping``: ``'paf'`` or
+``'ae'``) and build their codec (``spec.make_codec()``), which owns the
+targets of training and the grouping of inference.
 
 This module sits below the engine and imports nothing from gluonpose.
 """
 import re
 from collections import OrderedDict, namedtuple
 
-__all__ = ["SupervisedOutput", "TopDownSpec", "BottomUpSpec", "LrMultRule", "apply_lr_mult",
+__all__ = ["SupervisedOutput", "TopDownSpec", "BottomUpSpec", "AssociativeEmbeddingSpec", "LrMultRule", "apply_lr_mult",
            "lr_mult_of", "IMAGENET_MEAN", "IMAGENET_STD"]
 
 #: ImageNet normalisation used by GluonCV's pose presets
@@ -282,7 +288,56 @@ def _permutation(values, size, what):
     return values
 
 
-class BottomUpSpec:
+class _BottomUpInput:
+    """What every bottom-up spec shares: input normalisation, sizes, stage outputs.
+
+    Subclasses set ``mean``, ``std``, ``channel_order``, ``stride``,
+    ``size_multiple``, ``family``, ``input_size`` and ``outputs``; they add
+    ``grouping`` (the name of their grouping codec), :meth:`make_codec`,
+    :meth:`decoded` and :meth:`channels_of`.
+    """
+
+    kind = "bottom_up"
+
+    # -- input ---------------------------------------------------------------------------
+    @property
+    def bgr(self):
+        """True when the network takes its channels in BGR order."""
+        return self.channel_order == "bgr"
+
+    def normalise(self, rgb):
+        """Normalised network input from RGB values in [0, 1], channels last.
+
+        ``rgb`` is a numpy array ``(..., 3)``; the result has the network's
+        channel order (reversed for ``'bgr'``).
+        """
+        out = (rgb - self.mean) / self.std
+        return out[..., ::-1] if self.bgr else out
+
+    # -- sizes ---------------------------------------------------------------------------
+    def check_input_size(self, input_size, what="input size"):
+        """``(H, W)`` as ints, or a ``ValueError`` naming the allowed multiple."""
+        return _check_size(self, input_size, what)
+
+    def heatmap_size(self, input_size):
+        """``(h, w)`` of the output maps for an input ``(H, W)`` (checked)."""
+        h, w = self.check_input_size(input_size)
+        return h // self.stride, w // self.stride
+
+    # -- outputs -------------------------------------------------------------------------
+    def supervised(self, net_output):
+        """The arrays of the trained outputs, in ``outputs`` order."""
+        if not isinstance(net_output, (list, tuple)):
+            raise ValueError("a bottom-up network returns a tuple of stage outputs")
+        return [net_output[o.index] for o in self.outputs]
+
+    @property
+    def multi_output(self):
+        """Always True: the network returns one array per stage (and branch)."""
+        return True
+
+
+class BottomUpSpec(_BottomUpInput):
     """The contract of a bottom-up model (whole image in, part and limb maps out).
 
     Written for the OpenPose family: every stage predicts part affinity fields
@@ -344,7 +399,7 @@ class BottomUpSpec:
         Learning-rate multipliers by parameter name (see :func:`apply_lr_mult`).
     """
 
-    kind = "bottom_up"
+    grouping = "paf"
 
     def __init__(self, family, input_size=(368, 368), mean=IMAGENET_MEAN, std=IMAGENET_STD,
                  channel_order="rgb", stride=8, size_multiple=8, outputs=None, branches=None,
@@ -399,48 +454,33 @@ class BottomUpSpec:
         self.lr_mult = tuple(r if isinstance(r, LrMultRule) else LrMultRule(*r)
                              for r in lr_mult)
 
-    # -- input ---------------------------------------------------------------------------
-    @property
-    def bgr(self):
-        """True when the network takes its channels in BGR order."""
-        return self.channel_order == "bgr"
-
-    def normalise(self, rgb):
-        """Normalised network input from RGB values in [0, 1], channels last.
-
-        ``rgb`` is a numpy array ``(..., 3)``; the result has the network's
-        channel order (reversed for ``'bgr'``).
-        """
-        out = (rgb - self.mean) / self.std
-        return out[..., ::-1] if self.bgr else out
-
-    # -- sizes ---------------------------------------------------------------------------
-    def check_input_size(self, input_size, what="input size"):
-        """``(H, W)`` as ints, or a ``ValueError`` naming the allowed multiple."""
-        return _check_size(self, input_size, what)
-
-    def heatmap_size(self, input_size):
-        """``(h, w)`` of the output maps for an input ``(H, W)`` (checked)."""
-        h, w = self.check_input_size(input_size)
-        return h // self.stride, w // self.stride
-
     # -- outputs -------------------------------------------------------------------------
     def channels_of(self, output):
         """Channels of an output (a SupervisedOutput of this spec, or its position)."""
         pos = output if isinstance(output, int) else self.outputs.index(output)
         return self.paf_channels if self.branches[pos] == "paf" else self.heatmap_channels
 
-    def supervised(self, net_output):
-        """The arrays of the trained outputs, in ``outputs`` order."""
-        if not isinstance(net_output, (list, tuple)):
-            raise ValueError("a bottom-up network returns a tuple of stage outputs")
-        return [net_output[o.index] for o in self.outputs]
-
     def decoded(self, net_output):
         """The ``(paf, heatmap)`` arrays decoded at inference."""
         if not isinstance(net_output, (list, tuple)):
             raise ValueError("a bottom-up network returns a tuple of stage outputs")
         return tuple(net_output[o.index] for o in self.decoded_outputs)
+
+    @property
+    def has_flip(self):
+        """True when the spec carries the flip permutations of the flip test."""
+        return self.flip_heatmap is not None and self.flip_paf is not None
+
+    def make_codec(self):
+        """The :class:`~gluonpose.codecs.paf.PAFCodec` this model was trained for.
+
+        Its targets (``target_sigma`` input pixels, ``limb_width`` cells;
+        OpenPose's 7 and 1 when unset) and its grouping at test time.
+        """
+        from ..codecs.paf import PAFCodec
+        return PAFCodec(stride=self.stride,
+                        sigma=7.0 if self.target_sigma is None else self.target_sigma,
+                        limb_width=1.0 if self.limb_width is None else self.limb_width)
 
     def paf_flip_channels(self):
         """``(permutation, signs)`` of the PAF channels for the flip test.
@@ -457,11 +497,6 @@ class BottomUpSpec:
             perm += [2 * src, 2 * src + 1]
             signs += [-1.0, 1.0]
         return tuple(perm), tuple(signs)
-
-    @property
-    def multi_output(self):
-        """Always True: the network returns one array per stage and branch."""
-        return True
 
     def describe(self):
         """A dict for the model-zoo page and records."""
@@ -484,6 +519,161 @@ class BottomUpSpec:
                 "outputs=%s, decoded=%s)"
                 % (self.family, self.input_size, self.channel_order, self.stride,
                    [o.name for o in self.outputs], tuple(o.name for o in self.decoded_outputs)))
+
+
+class AssociativeEmbeddingSpec(_BottomUpInput):
+    """The contract of an Associative Embedding model (heatmaps and tags per joint).
+
+    Every stack of the network returns one array ``(N, K * (1 + D), h, w)``:
+    channels ``0 .. K-1`` are the detection heatmaps of the ``K`` joints,
+    channels ``K + k * D + d`` dimension ``d`` of joint ``k``'s tag (embedding)
+    map. Every stack is supervised with the detection + pull/push loss
+    (:class:`~gluonpose.loss.AssociativeEmbeddingLoss`); the last is decoded by
+    the parser of :class:`~gluonpose.codecs.ae.AECodec`.
+
+    Parameters
+    ----------
+    family : str
+        Family name for the model-zoo page (``'associative_embedding'``).
+    input_size : tuple of int, default (512, 512)
+        Default (training) input ``(H, W)``; at test time the image's longer
+        side is resized to ``H`` and padded to a multiple of ``size_multiple``.
+    mean, std : sequence of float
+        Per-channel normalisation of RGB values in [0, 1] (the reference
+        feeds ``image / 255``: mean 0, std 1).
+    channel_order : {'rgb', 'bgr'}
+    stride : int, default 4
+    size_multiple : int, default 64
+        Stride times ``2 ** depth`` of the hourglass (4 x 16).
+    outputs : sequence of SupervisedOutput
+        One per stack, each with its ``index`` (required).
+    decode : int, default -1
+        Position in ``outputs`` of the stack decoded at inference.
+    num_joints : int, default 17
+    tag_dim : int, default 1
+        Dimension ``D`` of a tag.
+    schema, eval_schema : str, default 'coco'
+    flip_heatmap : sequence of int, optional
+        Flip test: channel ``c`` of the flipped-back maps is channel
+        ``flip_heatmap[c]`` of the mirrored output (detections and tags alike).
+    test_scales : sequence of float, default (1.0,)
+        Scales of the default test, relative to ``input_size[0]``.
+    multi_scales : sequence of float, default (2.0, 1.0, 0.5)
+        The reference's multi-scale test (tags are read at scale 1).
+    target_sigma : float, default 2.0
+        Gaussian sigma of the detection targets, in output-map cells.
+    max_people : int, default 30
+        People per image in the tag reference (and found by the parser).
+    loss_weights : tuple of float, default (1.0, 1e-3, 1e-3)
+        Weights of the detection, pull and push terms.
+    lr_mult : sequence of LrMultRule
+    """
+
+    grouping = "ae"
+
+    def __init__(self, family="associative_embedding", input_size=(512, 512), mean=(0.0, 0.0, 0.0),
+                 std=(1.0, 1.0, 1.0), channel_order="rgb", stride=4, size_multiple=64,
+                 outputs=None, decode=-1, num_joints=17, tag_dim=1, schema="coco",
+                 eval_schema="coco", flip_heatmap=None, test_scales=(1.0,),
+                 multi_scales=(2.0, 1.0, 0.5), target_sigma=2.0, max_people=30,
+                 loss_weights=(1.0, 1e-3, 1e-3), lr_mult=()):
+        self.family = str(family)
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.mean = tuple(float(v) for v in mean)
+        self.std = tuple(float(v) for v in std)
+        self.channel_order = str(channel_order).lower()
+        if self.channel_order not in ("rgb", "bgr"):
+            raise ValueError("channel_order must be 'rgb' or 'bgr', got %r" % (channel_order,))
+        self.stride = int(stride)
+        self.size_multiple = int(size_multiple)
+        if not outputs:
+            raise ValueError("an associative embedding spec needs its outputs (one per stack)")
+        self.outputs = tuple(outputs)
+        if not all(isinstance(o, SupervisedOutput) for o in self.outputs):
+            raise TypeError("outputs must be SupervisedOutput entries")
+        if any(o.index is None for o in self.outputs):
+            raise ValueError("every output of an associative embedding spec needs its index")
+        self.decode = int(decode) % len(self.outputs)
+        #: the decoded stack, as a one-entry tuple (the layout of the other specs)
+        self.decoded_outputs = (self.outputs[self.decode],)
+        self.num_joints = int(num_joints)
+        self.tag_dim = int(tag_dim)
+        if self.num_joints <= 0 or self.tag_dim <= 0:
+            raise ValueError("num_joints and tag_dim must be positive, got %d and %d"
+                             % (self.num_joints, self.tag_dim))
+        self.schema = schema
+        self.eval_schema = eval_schema
+        self.flip_heatmap = (None if flip_heatmap is None else
+                             _permutation(flip_heatmap, self.num_joints, "flip_heatmap"))
+        self.test_scales = tuple(float(s) for s in test_scales)
+        self.multi_scales = tuple(float(s) for s in multi_scales)
+        self.target_sigma = float(target_sigma)
+        self.max_people = int(max_people)
+        self.loss_weights = tuple(float(w) for w in loss_weights)
+        if len(self.loss_weights) != 3:
+            raise ValueError("loss_weights are (detection, pull, push), got %s"
+                             % (self.loss_weights,))
+        self.lr_mult = tuple(r if isinstance(r, LrMultRule) else LrMultRule(*r)
+                             for r in lr_mult)
+
+    @property
+    def heatmap_channels(self):
+        """Detection channels: one per joint."""
+        return self.num_joints
+
+    @property
+    def tag_channels(self):
+        """Tag channels: ``num_joints * tag_dim``."""
+        return self.num_joints * self.tag_dim
+
+    def channels_of(self, output):
+        """Channels of every stack's output: detections then tags."""
+        return self.heatmap_channels + self.tag_channels
+
+    def decoded(self, net_output):
+        """``(detections (N, K, h, w), tags (N, K * D, h, w))`` of the decoded stack.
+
+        Works on NDArrays and Symbols alike (the exporter traces it).
+        """
+        if not isinstance(net_output, (list, tuple)):
+            raise ValueError("an associative embedding network returns a tuple of stack outputs")
+        out = net_output[self.decoded_outputs[0].index]
+        k = self.num_joints
+        return (out.slice_axis(axis=1, begin=0, end=k),
+                out.slice_axis(axis=1, begin=k, end=k + self.tag_channels))
+
+    @property
+    def has_flip(self):
+        """True when the spec carries the joints' flip permutation."""
+        return self.flip_heatmap is not None
+
+    def make_codec(self):
+        """The :class:`~gluonpose.codecs.ae.AECodec` of this model (targets and parser)."""
+        from ..codecs.ae import AECodec
+        return AECodec(stride=self.stride, sigma=self.target_sigma, num_joints=self.num_joints,
+                       max_people=self.max_people, tag_dim=self.tag_dim)
+
+    def describe(self):
+        """A dict for the model-zoo page and records."""
+        return {"kind": self.kind, "family": self.family, "grouping": self.grouping,
+                "input_size": list(self.input_size), "mean": list(self.mean),
+                "std": list(self.std), "channel_order": self.channel_order,
+                "stride": self.stride, "size_multiple": self.size_multiple,
+                "schema": self.schema, "eval_schema": self.eval_schema,
+                "num_joints": self.num_joints, "tag_dim": self.tag_dim,
+                "outputs": [o.name for o in self.outputs],
+                "decoded": [o.name for o in self.decoded_outputs],
+                "test_scales": list(self.test_scales), "multi_scales": list(self.multi_scales),
+                "flip_heatmap": None if self.flip_heatmap is None else list(self.flip_heatmap),
+                "target_sigma": self.target_sigma, "max_people": self.max_people,
+                "loss_weights": list(self.loss_weights),
+                "lr_mult": [list(r) for r in self.lr_mult]}
+
+    def __repr__(self):
+        return ("AssociativeEmbeddingSpec(family=%r, input_size=%s, stride=%d, outputs=%s, "
+                "decoded=%r, tag_dim=%d)"
+                % (self.family, self.input_size, self.stride, [o.name for o in self.outputs],
+                   self.decoded_outputs[0].name, self.tag_dim))
 
 
 def _branch_of(name):
