@@ -1,4 +1,4 @@
-"""Heatmap, masked-map and integral-regression losses for pose estimation.
+"""Heatmap, masked-map, integral-regression and Associative Embedding losses for pose estimation.
 
 All losses are Gluon :class:`~mxnet.gluon.loss.Loss` blocks: they return one
 value per sample (shape ``(N,)``), work imperatively and hybridized, and are
@@ -15,7 +15,7 @@ codec's ``default_loss`` or from a model spec).
 from mxnet.gluon.loss import Loss
 
 __all__ = ["WeightedL2Loss", "MaskedL2Loss", "OHKMLoss", "IntegralL1Loss", "soft_argmax",
-           "get_loss"]
+           "AssociativeEmbeddingLoss", "get_loss"]
 
 
 def _weighted_square(F, pred, target, target_weight, scale):
@@ -332,8 +332,181 @@ class IntegralL1Loss(Loss):
         return loss * self._weight if self._weight != 1 else loss
 
 
+def _ae_terms(F, pred, heatmaps, mask, tag_refs, num_joints, tag_dim):
+    """The three Associative Embedding terms ``(det, pull, push)``, each ``(N,)``.
+
+    Written once for ``F = mx.nd`` and ``F = mx.sym`` so that
+    :class:`AssociativeEmbeddingLoss` hybridizes and :meth:`~AssociativeEmbeddingLoss.terms`
+    can log the same numbers. See the class for the formulas and input layout.
+    """
+    K, D = num_joints, tag_dim
+
+    # ---- detection: mean over (K, h, w) of mask * (P - G)^2 ----------------
+    det_pred = F.reshape(F.slice_axis(pred, axis=1, begin=0, end=K), shape=(0, 0, -1))
+    det_target = F.reshape(heatmaps, shape=(0, 0, -1))
+    # (N, 1, h*w) serves both (N, h, w) and (N, 1, h, w) masks
+    det_mask = F.reshape(mask, shape=(0, 1, -1))
+    det = F.mean(F.broadcast_mul(F.square(det_pred - det_target), det_mask), axis=(1, 2))
+
+    # ---- tags at the reference pixels ---------------------------------------
+    # joint-major tag channels K + k*D + d -> (N, K, D, h*w) -> (N, K*h*w, D), so
+    # that row k*h*w + y*w + x of a sample is exactly the flat index of tag_refs
+    tags = F.reshape(F.slice_axis(pred, axis=1, begin=K, end=K * (1 + D)),
+                     shape=(0, K, D, -1))
+    tags = F.reshape(F.transpose(tags, axes=(0, 1, 3, 2)), shape=(0, -1, D))
+    index = F.reshape(F.slice_axis(tag_refs, axis=3, begin=0, end=1), shape=(0, -1))  # (N, M*K)
+    flag = F.reshape(F.slice_axis(tag_refs, axis=3, begin=1, end=2), shape=(0, -1))   # (N, M*K)
+    # invalid entries may carry any index (a joint outside the map); read a
+    # harmless pixel 0 for them instead and drop the value with the flag below
+    index = F.where(flag, index, F.zeros_like(index))
+    # the sample number of every entry, built from the data (no batch-size
+    # constant in the graph); arange_like keeps tag_refs' dtype, as does index
+    sample = F.broadcast_like(F.reshape(F.contrib.arange_like(index, axis=0), shape=(-1, 1)),
+                              index)
+    picked = F.gather_nd(tags, F.stack(sample, index, axis=0))                 # (N, M*K, D)
+    # the valid flag in pred's dtype: 'where' accepts any condition dtype,
+    # unlike arithmetic between an int tag_refs and a float pred
+    first = F.reshape(F.slice_axis(picked, axis=2, begin=0, end=1), shape=(0, -1))
+    valid = F.where(flag, F.ones_like(first), F.zeros_like(first))
+    picked = F.reshape(picked, shape=(0, -1, K, D))                            # (N, M, K, D)
+    valid = F.reshape(valid, shape=(0, -1, K, 1))                              # (N, M, K, 1)
+
+    # ---- pull: spread of each person's tags around its mean -----------------
+    joints = F.sum(valid, axis=2)                                              # (N, M, 1) J_n
+    joints_safe = F.maximum(joints, 1)
+    ref = F.broadcast_div(F.sum(F.broadcast_mul(picked, valid), axis=2), joints_safe)  # (N, M, D)
+    spread = F.sum(F.square(F.broadcast_sub(picked, F.expand_dims(ref, axis=2))),
+                   axis=3, keepdims=True)                                      # (N, M, K, 1)
+    pull_person = F.reshape(F.sum(spread * valid, axis=2) / joints_safe, shape=(0, -1)) / D
+    present = F.reshape(joints > 0, shape=(0, -1))                             # (N, M) 0/1
+    people = F.sum(present, axis=1)                                            # (N,)
+    # absent people contribute 0 (no valid joint), so the plain sum is the sum over people
+    pull = F.sum(pull_person, axis=1) / F.maximum(people, 1)
+
+    # ---- push: every unordered pair of present people, counted once ---------
+    dist = F.sum(F.square(F.broadcast_sub(F.expand_dims(ref, axis=2),
+                                          F.expand_dims(ref, axis=1))), axis=3)  # (N, M, M)
+    order = F.BlockGrad(F.contrib.arange_like(present, axis=1))                # (M,) 0 .. M-1
+    upper = F.broadcast_lesser(F.reshape(order, shape=(-1, 1)),
+                               F.reshape(order, shape=(1, -1)))                # (M, M) n < m
+    pairs = F.broadcast_mul(F.broadcast_mul(F.expand_dims(present, axis=2),
+                                            F.expand_dims(present, axis=1)),
+                            F.expand_dims(upper, axis=0))                      # (N, M, M)
+    num_pairs = F.sum(pairs, axis=(1, 2))                                      # N(N-1)/2
+    push = 0.5 * F.sum(F.exp(-dist) * pairs, axis=(1, 2)) / F.maximum(num_pairs, 1)
+    return det, pull, push
+
+
+class AssociativeEmbeddingLoss(Loss):
+    r"""Associative Embedding loss: masked detection L2 plus tag pull/push.
+
+    One stack's output holds ``K`` detection heatmaps followed by ``K * D``
+    tag channels. The tags are read at every labelled joint of every person
+    (``tag_refs``), and per sample
+
+    .. math::
+        \text{det} &= \frac{1}{K h w} \sum_{k, y, x} m_{y x} (P_{k y x} - G_{k y x})^2 \\
+        \bar{h}_n &= \frac{1}{J_n} \sum_{j} h_{n j} \\
+        \text{pull} &= \frac{1}{N_p} \sum_n \frac{1}{J_n} \sum_j
+                       \frac{\lVert h_{n j} - \bar{h}_n \rVert^2}{D} \\
+        \text{push} &= \frac{1}{2} \, \frac{\sum_{n < m}
+                       \exp(-\lVert \bar{h}_n - \bar{h}_m \rVert^2)}{N_p (N_p - 1) / 2}
+
+    with ``N_p`` the people that have at least one valid joint; pull is 0
+    without people and push is 0 with fewer than two. This is the
+    normalisation of the reference AE training code, not the paper's (which
+    has ``1/N^2`` over ordered pairs and a Gaussian width): the detection
+    term has no ½ and the mask multiplies the squared error once; pull is
+    divided by the tag dimension ``D`` but push uses the plain squared
+    distance between the ``D``-dimensional mean tags (no ``/D``), as in the
+    reference. Every term is differentiated fully, the mean tags included.
+
+    The output is ``detection_weight * det + pull_weight * pull +
+    push_weight * push``; :meth:`terms` returns the unweighted terms to log.
+    For stacked networks call it once per stack and average, as the
+    reference does.
+
+    Parameters
+    ----------
+    num_joints : int, default 17
+        ``K``, the number of joint types.
+    tag_dim : int, default 1
+        ``D``, the dimension of the tag (embedding) of one joint.
+    detection_weight, pull_weight, push_weight : float
+        Weights of the three terms (reference: 1, 1e-3, 1e-3).
+    batch_axis : int, default 0
+        Must be 0.
+
+    Inputs
+    ------
+    pred : NDArray or Symbol
+        ``(N, C, h, w)`` with ``C >= K * (1 + D)``: channels ``0 .. K-1``
+        detection heatmaps, channel ``K + k * D + d`` dimension ``d`` of
+        joint ``k``'s tag; further channels (the reference's unused ones)
+        are ignored.
+    heatmaps : NDArray or Symbol
+        ``(N, K, h, w)`` target heatmaps.
+    mask : NDArray or Symbol
+        ``(N, h, w)`` or ``(N, 1, h, w)``: 1 supervise, 0 crowd.
+    tag_refs : NDArray or Symbol
+        ``(N, M, K, 2)``, integer or float: ``[..., 0]`` the flat index
+        ``k * h * w + y * w + x`` of the joint in the sample's joint-``k`` tag
+        map, ``[..., 1]`` 1 if the joint is labelled and inside the map, else
+        0. The index of an invalid entry is never read (it may be anything);
+        a valid index must lie inside ``[0, K h w)``. Rows of absent people
+        are all 0.
+
+    Outputs
+    -------
+    loss : NDArray or Symbol
+        ``(N,)`` per-sample weighted total.
+    """
+
+    def __init__(self, num_joints=17, tag_dim=1, detection_weight=1.0, pull_weight=1e-3,
+                 push_weight=1e-3, batch_axis=0, **kwargs):
+        if batch_axis != 0:
+            raise ValueError("AssociativeEmbeddingLoss expects samples on axis 0 and "
+                             "channels on axis 1")
+        if int(num_joints) < 1 or int(tag_dim) < 1:
+            raise ValueError("num_joints and tag_dim must be >= 1, got %r and %r"
+                             % (num_joints, tag_dim))
+        super().__init__(None, batch_axis, **kwargs)
+        self._num_joints = int(num_joints)
+        self._tag_dim = int(tag_dim)
+        self._detection_weight = float(detection_weight)
+        self._pull_weight = float(pull_weight)
+        self._push_weight = float(push_weight)
+
+    def _check(self, pred):
+        """Fail early, with a readable message, on too few channels (NDArray only)."""
+        need = self._num_joints * (1 + self._tag_dim)
+        shape = getattr(pred, "shape", None)
+        if shape is not None and len(shape) == 4 and shape[1] < need:
+            raise ValueError("AssociativeEmbeddingLoss: pred has %d channels, needs K*(1+D) = %d"
+                             % (shape[1], need))
+
+    def terms(self, pred, heatmaps, mask, tag_refs):
+        """The unweighted ``(det, pull, push)`` terms, each ``(N,)``.
+
+        Same inputs as the loss; NDArrays (usable under ``autograd.record``)
+        or Symbols.
+        """
+        from mxnet import ndarray, symbol
+        F = symbol if isinstance(pred, symbol.Symbol) else ndarray
+        self._check(pred)
+        return _ae_terms(F, pred, heatmaps, mask, tag_refs, self._num_joints, self._tag_dim)
+
+    def hybrid_forward(self, F, pred, heatmaps, mask, tag_refs):
+        self._check(pred)
+        det, pull, push = _ae_terms(F, pred, heatmaps, mask, tag_refs,
+                                    self._num_joints, self._tag_dim)
+        return (det * self._detection_weight + pull * self._pull_weight
+                + push * self._push_weight)
+
+
 _LOSSES = {"weighted_l2": WeightedL2Loss, "l2": WeightedL2Loss, "ohkm": OHKMLoss,
-           "integral_l1": IntegralL1Loss, "masked_l2": MaskedL2Loss}
+           "integral_l1": IntegralL1Loss, "masked_l2": MaskedL2Loss,
+           "ae": AssociativeEmbeddingLoss}
 
 
 def get_loss(name, **kwargs):
@@ -344,7 +517,8 @@ def get_loss(name, **kwargs):
     name : str or Loss
         ``'weighted_l2'`` (alias ``'l2'``) -> :class:`WeightedL2Loss`,
         ``'ohkm'`` -> :class:`OHKMLoss`, ``'integral_l1'`` ->
-        :class:`IntegralL1Loss`, ``'masked_l2'`` -> :class:`MaskedL2Loss`.
+        :class:`IntegralL1Loss`, ``'masked_l2'`` -> :class:`MaskedL2Loss`,
+        ``'ae'`` -> :class:`AssociativeEmbeddingLoss`.
     **kwargs
         Constructor arguments of the loss.
     """
