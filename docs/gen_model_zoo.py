@@ -83,6 +83,17 @@ FAMILIES = (
      "``gluonpose eval``, ``gluonpose predict`` and the Predictor run them on whole images "
      "without boxes (:mod:`gluonpose.inference.bottom_up`: test scales, flip, grouping); "
      "the exporter does not run bottom-up models yet. No published weights."),
+    ("associative_embedding", "Associative Embedding (stacked hourglass with tags)",
+     "Newell, Huang and Deng (NIPS 2017): a bottom-up multi-person network whose every stack "
+     "predicts a detection heatmap and a tag (embedding) map per joint; joints whose tags "
+     "are close are grouped into one person. The hourglasses are built of plain 3x3 "
+     "convolutions widening by ``increase`` channels per level, as in the authors' code. "
+     "Every stack is supervised (detection L2 + tag pull/push) and the last is decoded. "
+     "``ae_hourglass_4stack_coco`` is the reference (4 stacks, 256 features, no batch "
+     "norm, 512x512); it emits exactly 17 detection + 17 tag channels per stack where the "
+     "reference emits 68, 34 of them unused. ``ae_hourglass_2stack_light_coco`` is "
+     "gluonpose's CPU-sized variant (2 stacks, 128 features, ``increase`` 32, batch "
+     "norm). No published weights."),
 )
 
 #: Structure figures the references publish, set beside this page's counts:
@@ -154,7 +165,7 @@ def schema_text(name, short=False):
 
 
 def is_bottom_up(spec):
-    """Whether a spec is a bottom-up contract (whole image in, parts and limbs out)."""
+    """Whether a spec is a bottom-up contract (whole image in, every person's keypoints out)."""
     return getattr(spec, "kind", "top_down") == "bottom_up"
 
 
@@ -171,6 +182,10 @@ def keypoints_text(spec, short=False):
 
 def outputs_text(spec):
     """The supervised outputs and which one is decoded."""
+    if getattr(spec, "grouping", None) == "ae":
+        stacks = len(spec.outputs)
+        return ("%d stack%s x (detections, tags), all supervised; ``%s`` decoded"
+                % (stacks, "" if stacks == 1 else "s", spec.decoded_outputs[0].name))
     if is_bottom_up(spec):
         stages = len(spec.outputs) // 2
         return ("%d stage%s x (PAFs, heatmaps), all supervised; %s decoded"
@@ -194,8 +209,9 @@ SPEC_FIELDS = (
 
 #: further spec properties of bottom-up families
 BOTTOM_UP_FIELDS = (
-    ("maps", "output maps", lambda s: "%d heatmap + %d PAF channels"
-     % (s.heatmap_channels, s.paf_channels)),
+    ("maps", "output maps", lambda s: "%d heatmap + %d %s channels"
+     % ((s.heatmap_channels, s.tag_channels, "tag") if getattr(s, "grouping", None) == "ae"
+        else (s.heatmap_channels, s.paf_channels, "PAF"))),
     ("scales", "test scales", lambda s: ", ".join("%g" % v for v in s.test_scales)),
 )
 
@@ -299,7 +315,7 @@ def family_rst(family, rows, source_keys):
     const = {key: text(specs[0]) for key, _, text in constant}
     facts = []
     if bottom_up:
-        facts.append("bottom-up (the whole image in, every person's parts and limbs out)")
+        facts.append("bottom-up (the whole image in, every person's keypoints out)")
     if "norm" in const:
         facts.append("input normalised with %s" % const["norm"])
     if "stride" in const:

@@ -134,8 +134,12 @@ def test_bottom_up_outputs_follow_the_spec(name, tmp_path):
     assert len(spec.supervised(outs)) == len(spec.outputs)
     for o, arr in zip(spec.outputs, spec.supervised(outs)):
         assert arr.shape == (1, spec.channels_of(o)) + hw, (o.name, arr.shape)
-    paf, heat = spec.decoded(outs)
-    assert paf.shape[1] == spec.paf_channels and heat.shape[1] == spec.heatmap_channels
+    if spec.grouping == "paf":
+        paf, heat = spec.decoded(outs)
+        assert paf.shape[1] == spec.paf_channels and heat.shape[1] == spec.heatmap_channels
+    else:                                       # associative embedding: detections, tags
+        det, tags = spec.decoded(outs)
+        assert det.shape[1] == spec.heatmap_channels and tags.shape[1] == spec.tag_channels
     net.hybridize()
     again = net(x)
     for a, b in zip(outs, again):

@@ -10,7 +10,9 @@ from .se_resnet import SEResNet, get_se_resnet
 from .cpn import CascadedPyramidNetwork, get_cpn
 from .hourglass import HourglassNet, get_hourglass
 from .openpose import OpenPoseLight, OpenPoseVGG19, get_openpose_light, get_openpose_vgg19
-from .spec import BottomUpSpec, LrMultRule, SupervisedOutput, TopDownSpec, apply_lr_mult
+from .associative_embedding import AssociativeEmbeddingNet, get_associative_embedding
+from .spec import (AssociativeEmbeddingSpec, BottomUpSpec, LrMultRule, SupervisedOutput,
+                   TopDownSpec, apply_lr_mult)
 
 __all__ = ["get_model", "get_model_list", "register_model", "get_model_spec", "spec_of",
            "get_pose_model_list", "TopDownSpec", "SupervisedOutput", "ResNetV1b", "get_resnet_v1b",
@@ -20,5 +22,6 @@ __all__ = ["get_model", "get_model_list", "register_model", "get_model_spec", "s
            "FastPose", "AlphaPose", "FastPoseMobile", "get_alphapose", "SEResNet", "get_se_resnet",
            "CascadedPyramidNetwork", "get_cpn",
            "HourglassNet", "get_hourglass", "OpenPoseVGG19", "OpenPoseLight",
-           "get_openpose_vgg19", "get_openpose_light", "BottomUpSpec", "LrMultRule",
-           "apply_lr_mult"]
+           "get_openpose_vgg19", "get_openpose_light", "AssociativeEmbeddingNet",
+           "get_associative_embedding", "BottomUpSpec",
+           "AssociativeEmbeddingSpec", "LrMultRule", "apply_lr_mult"]

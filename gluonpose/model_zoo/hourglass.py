@@ -152,12 +152,23 @@ class PreActResidual(nn.HybridBlock):
         return out + skip
 
 
+#: the blocks an :class:`Hourglass` can be built of: ``(channels, in_channels, **norm) -> Block``
+_UNITS = {
+    "residual": PreActResidual,
+    "conv": lambda channels, in_channels, **norm: ConvUnit(channels, 3, in_channels,
+                                                           relu=True, **norm),
+    "conv_bn": lambda channels, in_channels, **norm: ConvUnit(channels, 3, in_channels,
+                                                              bn=True, relu=True, **norm),
+}
+
+
 class Hourglass(nn.HybridBlock):
     """One hourglass: ``depth`` poolings down, as many nearest x2 up-samplings back.
 
     ``out = up1(x) + upsample(low3(low2(low1(maxpool(x)))))`` where ``low2`` is
-    an hourglass of ``depth - 1`` (a residual unit at depth 1); ``up1``,
-    ``low1`` and ``low3`` are residual units.
+    an hourglass of ``depth - 1`` (a unit at depth 1); ``up1``, ``low1`` and
+    ``low3`` are units: pre-activation residual units (the stacked hourglass)
+    or plain 3x3 convolutions with ReLU (Associative Embedding).
 
     Parameters
     ----------
@@ -170,6 +181,11 @@ class Hourglass(nn.HybridBlock):
         single-person hourglass 0).
     norm_layer : type, default BatchNormCudnnOff
     norm_kwargs : dict, optional
+    unit : {'residual', 'conv', 'conv_bn'}, default 'residual'
+        The block at every level: :class:`PreActResidual` (stacked
+        hourglass), or a :class:`ConvUnit` 3x3 convolution + ReLU without
+        (``'conv'``, the Associative Embedding reference) or with
+        (``'conv_bn'``: conv, BN, ReLU) batch norm.
     **kwargs
         Passed to :class:`mxnet.gluon.HybridBlock`.
 
@@ -179,21 +195,26 @@ class Hourglass(nn.HybridBlock):
     """
 
     def __init__(self, depth, channels, increase=0, norm_layer=BatchNormCudnnOff,
-                 norm_kwargs=None, **kwargs):
+                 norm_kwargs=None, unit="residual", **kwargs):
         super().__init__(**kwargs)
         if depth < 1:
             raise ValueError("an hourglass needs at least one down-sampling, got %d" % depth)
+        if unit not in _UNITS:
+            raise ValueError("unit must be one of %s, got %r" % (sorted(_UNITS), unit))
         low = channels + increase
         res = dict(norm_layer=norm_layer, norm_kwargs=norm_kwargs)
+
+        def block(out_channels, in_channels):
+            return _UNITS[unit](out_channels, in_channels, **res)
         with self.name_scope():
-            self.up1 = PreActResidual(channels, channels, **res)
+            self.up1 = block(channels, channels)
             self.pool1 = nn.MaxPool2D(pool_size=2, strides=2)
-            self.low1 = PreActResidual(low, channels, **res)
+            self.low1 = block(low, channels)
             if depth > 1:
-                self.low2 = Hourglass(depth - 1, low, increase, **res)
+                self.low2 = Hourglass(depth - 1, low, increase, unit=unit, **res)
             else:
-                self.low2 = PreActResidual(low, low, **res)
-            self.low3 = PreActResidual(channels, low, **res)
+                self.low2 = block(low, low)
+            self.low3 = block(channels, low)
 
     def hybrid_forward(self, F, x):
         up1 = self.up1(x)

@@ -7,6 +7,7 @@ from . import fast_pose
 from . import cpn
 from . import hourglass
 from . import openpose
+from . import associative_embedding
 from .spec import TopDownSpec
 
 __all__ = ["get_model", "get_model_list", "register_model", "get_model_spec", "spec_of",
@@ -98,6 +99,8 @@ for _name, _entry in hourglass.HOURGLASS_MODELS.items():
     register_model(_name, getattr(hourglass, _name), spec=_entry[-1])
 for _name, _entry in openpose.OPENPOSE_MODELS.items():
     register_model(_name, getattr(openpose, _name), spec=_entry[-1])
+for _name, _entry in associative_embedding.ASSOCIATIVE_EMBEDDING_MODELS.items():
+    register_model(_name, getattr(associative_embedding, _name), spec=_entry[-1])
 
 
 def get_model(name, **kwargs):
