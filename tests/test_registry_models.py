@@ -34,8 +34,14 @@ TOP_DOWN = get_pose_model_list("top_down")
 #: input size (``hourglass_8stack_256x192``, ``cpn_resnet50_v1b_384x288``) builds the same
 #: network as its base name and is run here at the same smallest size, so it adds nothing
 #: but minutes; its spec is still checked by its family's tests and the model-zoo page.
+#: A deeper trunk of the same family (ResNet-101/152 beside ResNet-50, an 8-stack beside the
+#: 4-stack hourglass) builds the same blocks more times: it adds minutes and no path through
+#: the spine, so the walk takes the shallower one (the deep ones are built and counted in
+#: tests/test_model_summary.py, the model-zoo page and the family tests).
+DEEPER = re.compile(r"resnet(101|152)|hourglass_8stack")
 WALKED = [n for n in TOP_DOWN
-          if not (re.search(r"_\d+x\d+$", n) and re.sub(r"_\d+x\d+$", "", n) in TOP_DOWN)]
+          if not (re.search(r"_\d+x\d+$", n) and re.sub(r"_\d+x\d+$", "", n) in TOP_DOWN)
+          and not DEEPER.search(n)]
 BOTTOM_UP = get_pose_model_list("bottom_up")
 
 
