@@ -22,6 +22,7 @@ oracle AP of a codec (an evaluation on a dataset) is
 
 All sizes are ``(H, W)``.
 """
+from .ae import AECodec
 from .base import HeatmapCodec, argmax_2d
 from .flip import flip_heatmaps, flip_merge
 from .integral import IntegralRegression
@@ -31,7 +32,7 @@ from .unbiased import UnbiasedHeatmap
 
 __all__ = ["HeatmapCodec", "MSRAHeatmap", "UnbiasedHeatmap", "IntegralRegression",
            "flip_heatmaps", "flip_merge", "argmax_2d", "get_codec", "PAFCodec",
-           "coco_to_openpose", "openpose_to_coco"]
+           "coco_to_openpose", "openpose_to_coco", "AECodec"]
 
 _CODECS = {"msra": MSRAHeatmap, "unbiased": UnbiasedHeatmap, "dark": UnbiasedHeatmap,
            "integral": IntegralRegression}
