@@ -27,14 +27,18 @@ from ..codecs.multi import TargetSet
 from ..loss import get_loss
 from ..utils.metrics import get_training_metric
 
-__all__ = ["Supervision", "BottomUpSupervision", "supervision_class"]
+__all__ = ["Supervision", "BottomUpSupervision", "AESupervision", "supervision_class"]
 
 
 def supervision_class(spec):
-    """:class:`Supervision` or :class:`BottomUpSupervision`, by ``spec.kind``."""
+    """The supervision class of a spec: by ``spec.kind``, then (bottom-up) ``spec.grouping``.
+
+    :class:`Supervision` (top-down), :class:`BottomUpSupervision` (OpenPose's
+    PAFs) or :class:`AESupervision` (Associative Embedding's tags).
+    """
     kind = getattr(spec, "kind", "top_down")
     try:
-        return _BY_KIND[kind]
+        return _BY_KIND[kind](spec)
     except KeyError:
         raise ValueError("no training supervision for %s models" % kind.replace("_", "-")) \
             from None
@@ -208,7 +212,6 @@ class BottomUpSupervision(Supervision):
     square_input = True
 
     def __init__(self, spec, image_size, heatmap_size, codec=None, sigma=None):
-        from ..codecs.paf import PAFCodec
         if getattr(spec, "kind", "top_down") != "bottom_up":
             raise ValueError("BottomUpSupervision needs a bottom-up spec, got a %s one"
                              % getattr(spec, "kind", "top_down").replace("_", "-"))
@@ -221,18 +224,16 @@ class BottomUpSupervision(Supervision):
         self.heatmap_size = tuple(heatmap_size)
         self.outputs = list(spec.outputs)
         self.names = [o.name for o in self.outputs]
-        self.branches = list(spec.branches)
-        self.codec = PAFCodec(stride=spec.stride,
-                              sigma=7.0 if spec.target_sigma is None else spec.target_sigma,
-                              limb_width=1.0 if spec.limb_width is None else spec.limb_width)
+        self.branches = list(getattr(spec, "branches", ()))
+        self.codec = spec.make_codec()
         if tuple(self.codec.heatmap_size(self.image_size)) != self.heatmap_size:
-            raise ValueError("the PAF targets of a %dx%d input are %dx%d, the network's maps "
+            raise ValueError("the targets of a %dx%d input are %dx%d, the network's maps "
                              "%dx%d" % ((h, w) + tuple(self.codec.heatmap_size(self.image_size))
                                         + self.heatmap_size))
         self.codecs = [self.codec] * len(self.outputs)
         self.losses = [get_loss(o.loss or "masked_l2", **o.loss_kwargs) for o in self.outputs]
         self.weights = [o.weight for o in self.outputs]
-        self.decoded_position = spec.decode[1]
+        self.decoded_position = spec.decode[1] if self.branches else spec.decode
         self.multi = True
         self.encoder = _BottomUpTargets(self.codec)
 
@@ -295,4 +296,110 @@ class BottomUpSupervision(Supervision):
                          for n, o, w in zip(self.names, self.outputs, self.weights))
 
 
-_BY_KIND = {"top_down": Supervision, "bottom_up": BottomUpSupervision}
+class _AETargets:
+    """Encoder for :class:`BottomUpTrainTransform`: ``((heatmaps, tag_refs), mask)``."""
+
+    def __init__(self, codec):
+        self.codec = codec
+
+    def encode(self, joints, input_size, mask=None):
+        heat, refs, weight = self.codec.encode(joints, input_size, mask)
+        return (heat, refs), weight
+
+    def describe(self):
+        return self.codec.describe() if hasattr(self.codec, "describe") else repr(self.codec)
+
+
+class AESupervision(BottomUpSupervision):
+    """The supervision of an Associative Embedding spec: every stack, three terms.
+
+    Every stack's output (detections then tags) is trained with
+    :class:`~gluonpose.loss.AssociativeEmbeddingLoss` on the same targets of
+    one augmented image: the detection heatmaps with the crowd mask, and the
+    tag reference (per person, the flat indices of its labelled joints) for
+    the pull/push terms. The total is the weighted sum over stacks (the
+    spec's output weights) of ``w_det * det + w_pull * pull + w_push * push``
+    (the spec's ``loss_weights``); the log keeps each stack's three terms
+    before weighting (``loss_stack1_det``, ``loss_stack1_pull``, ...). The
+    training metric is :class:`~gluonpose.utils.metrics.PeakAccuracy` on the
+    decoded stack's detections.
+
+    The training crop frames the whole image (``frame='image'``: the
+    reference's centre and scale), with the reference's kind of jitter: scale
+    x U(1 - f, 1 + f) for ``--scale-factor f`` (0.25 in the reference),
+    rotation up to ``--rotation-factor`` degrees (30 in the reference),
+    translation up to 40 pixels at 512 scaled with the input, and the flip of
+    ``--random-flip``.
+    """
+
+    def __init__(self, spec, image_size, heatmap_size, codec=None, sigma=None):
+        super().__init__(spec, image_size, heatmap_size, codec, sigma)
+        from ..loss import AssociativeEmbeddingLoss
+        det, pull, push = spec.loss_weights
+        self.losses = [AssociativeEmbeddingLoss(num_joints=spec.num_joints, tag_dim=spec.tag_dim,
+                                                detection_weight=det, pull_weight=pull,
+                                                push_weight=push)
+                       for _ in self.outputs]
+        self.names = ["%s_%s" % (o.name, t) for o in self.outputs for t in ("det", "pull", "push")]
+        self.decoded_position = spec.decode
+        self.encoder = _AETargets(self.codec)
+
+    def train_transform(self, cfg, mean, std, schema, rng):
+        """:class:`BottomUpTrainTransform` framed on the whole image (see the class notes)."""
+        from ..data.transforms.presets.bottom_up import BottomUpTrainTransform
+        size = self.image_size[0]
+        transform = BottomUpTrainTransform(
+            size, self.spec.stride, schema=schema,
+            scale_range=(1.0 - float(cfg["scale_factor"]), 1.0 + float(cfg["scale_factor"])),
+            max_rotation=float(cfg["rotation_factor"]), center_perturb=40.0 * size / 512.0,
+            flip_prob=0.5 if cfg["random_flip"] else 0.0, pad_value=0, mean=mean, std=std,
+            encoder=self.encoder, frame="image", rng=rng)
+        return _ReverseChannels(transform) if self.spec.bgr else transform
+
+    def make_metric(self):
+        """Peak accuracy of the decoded stack's detection heatmaps."""
+        return get_training_metric("part_heatmap", ignore_last=0)
+
+    def loss(self, net_output, targets, weights):
+        """Total loss ``(N,)`` and the per-stack ``det, pull, push`` terms (before weighting).
+
+        ``targets`` is one device's ``[heatmaps, tag_refs]``, ``weights`` its
+        mask ``(n, h, w)``.
+        """
+        heat, refs = targets
+        w_det, w_pull, w_push = self.spec.loss_weights
+        total, terms = None, []
+        for fn, out, weight in zip(self.losses, self.spec.supervised(net_output), self.weights):
+            det, pull, push = fn.terms(out.astype("float32", copy=False), heat, weights, refs)
+            terms += [det, pull, push]
+            stack = (w_det * weight) * det + (w_pull * weight) * pull + (w_push * weight) * push
+            total = stack if total is None else total + stack
+        return total, terms
+
+    def metric_pair(self, net_output, targets):
+        """``(detection target, decoded detections)``."""
+        return targets[0], self.spec.decoded(net_output)[0]
+
+    def describe(self):
+        """Short text for logs: stacks, targets, loss weights."""
+        det, pull, push = self.spec.loss_weights
+        return ", ".join("%s: %s ae(det x%g, pull x%g, push x%g) x%g"
+                         % (o.name, self.encoder.describe(), det, pull, push, o.weight)
+                         for o in self.outputs)
+
+
+class _SupervisionByGrouping:
+    """Bottom-up supervision picked by the spec's grouping codec."""
+
+    _BY_GROUPING = {"paf": BottomUpSupervision, "ae": AESupervision}
+
+    @classmethod
+    def of(cls, spec):
+        grouping = getattr(spec, "grouping", "paf")
+        try:
+            return cls._BY_GROUPING[grouping]
+        except KeyError:
+            raise ValueError("no training supervision for %r grouping" % grouping) from None
+
+
+_BY_KIND = {"top_down": lambda spec: Supervision, "bottom_up": _SupervisionByGrouping.of}

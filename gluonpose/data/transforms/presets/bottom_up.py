@@ -89,6 +89,11 @@ class BottomUpTrainTransform:
         Which person the crop is framed on: the largest by annotation area
         (OpenPose's training data makes one sample per qualifying person, the
         largest first; one sample per image here) or a uniformly drawn one.
+    frame : {'person', 'image'}
+        ``'person'`` (OpenPose) frames the crop on the main person;
+        ``'image'`` (Associative Embedding) on the whole image: its centre
+        lands at the input's centre and its longer side spans ``S`` before
+        the scale jitter, whoever is in it.
     rng : None, int, SeedSequence or numpy.random.Generator
         As for the top-down presets: ``None`` draws from the global ``random``
         module; anything else builds a private, fork-aware generator (an int
@@ -114,8 +119,8 @@ class BottomUpTrainTransform:
       ``[0, S) x [0, S)`` get ``v = 0``; unlabelled joints keep ``v = 0``
       (their coordinates are meaningless).
 
-    Without any person the crop is centred on the image with
-    ``s = S / max(H, W) * U(scale_range)``.
+    Without any person, or with ``frame='image'``, the crop is centred on the
+    image with ``s = S / max(H, W) * U(scale_range)``.
 
     Returns ``(img, joints, mask)``: ``img`` float32 ``mx.nd.NDArray``
     ``(3, S, S)``, ``joints`` float32 ``(P, K, 3)`` in input pixels, ``mask``
@@ -126,7 +131,7 @@ class BottomUpTrainTransform:
     def __init__(self, input_size=368, stride=8, schema="coco", scale_range=(0.5, 1.1),
                  target_height=0.6, max_rotation=40, center_perturb=40, flip_prob=0.5,
                  pad_value=128, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),
-                 encoder=None, main_person="largest", rng=None):
+                 encoder=None, main_person="largest", frame="person", rng=None):
         self._size, self._stride = _as_int_size(input_size, stride)
         if self._size % self._stride:
             raise ValueError("input_size %d is not a multiple of stride %d"
@@ -148,6 +153,9 @@ class BottomUpTrainTransform:
         if main_person not in ("largest", "random"):
             raise ValueError("main_person must be 'largest' or 'random', got %r" % (main_person,))
         self._main_person = main_person
+        if frame not in ("person", "image"):
+            raise ValueError("frame must be 'person' or 'image', got %r" % (frame,))
+        self._frame = frame
         self._rng = _make_rng(rng)
         #: what the last call drew: main person index, scale, rotation, offset, flip, matrix
         self.last_params = None
@@ -196,7 +204,7 @@ class BottomUpTrainTransform:
         num = len(joints)
         size = self._size
 
-        if num:
+        if num and self._frame == "person":
             if self._main_person == "random" and num > 1:
                 main = min(int(rng.uniform() * num), num - 1)
             else:
