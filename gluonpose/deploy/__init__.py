@@ -6,7 +6,10 @@
 * :mod:`gluonpose.deploy.numpy_decoder` -- crop, flip merge, MSRA and DARK
   decoding in numpy alone (what a top-down deployment imports);
 * :mod:`gluonpose.deploy.bottom_up_decoder` -- the bottom-up (OpenPose) test
-  protocol with numpy, OpenCV and a copy of the PAF codec (what a bottom-up
+  protocol with numpy, OpenCV and a copy of the PAF codec (what an OpenPose
+  deployment imports);
+* :mod:`gluonpose.deploy.ae_decoder` -- the Associative Embedding test
+  protocol with numpy, OpenCV, scipy and a copy of the AE codec (what an AE
   deployment imports);
 * :mod:`gluonpose.deploy.quantize` -- oneDNN INT8 post-training quantisation
   calibrated on the bundled mini COCO set, and INT8-vs-FP32 agreement;
@@ -17,9 +20,10 @@ Submodules are imported on first use so ``import gluonpose`` does not pull in
 """
 import importlib
 
-__all__ = ["export", "numpy_decoder", "bottom_up_decoder", "quantize", "export_symbol",
-           "load_symbol", "export_onnx", "write_deployment", "load_deployment", "deploy_config",
-           "bottom_up_deploy_config", "pck_agreement", "quantize_net", "int8_report"]
+__all__ = ["export", "numpy_decoder", "bottom_up_decoder", "ae_decoder", "quantize",
+           "export_symbol", "load_symbol", "export_onnx", "write_deployment", "load_deployment",
+           "deploy_config", "bottom_up_deploy_config", "pck_agreement", "quantize_net",
+           "int8_report"]
 
 _LAZY = {"export_symbol": "export", "load_symbol": "export", "export_onnx": "export",
          "write_deployment": "export", "load_deployment": "export", "deploy_config": "export",
@@ -28,7 +32,7 @@ _LAZY = {"export_symbol": "export", "load_symbol": "export", "export_onnx": "exp
 
 
 def __getattr__(name):
-    if name in ("export", "numpy_decoder", "bottom_up_decoder", "quantize", "cli"):
+    if name in ("export", "numpy_decoder", "bottom_up_decoder", "ae_decoder", "quantize", "cli"):
         return importlib.import_module("." + name, __name__)
     if name == "quantize_net":
         return importlib.import_module(".quantize", __name__).quantize

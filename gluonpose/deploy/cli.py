@@ -8,13 +8,17 @@ Examples::
         --format symbol --int8 --calib-mode naive --report --output deploy_r18_int8
     gluonpose export --model openpose_mobilenet_light_coco --params-file light.params \\
         --input-size 368,368 --output deploy_openpose
+    gluonpose export --model ae_hourglass_2stack_light_coco --params-file ae.params \\
+        --input-size 256,256 --output deploy_ae
 
-Bottom-up models (``spec.kind == 'bottom_up'``, OpenPose) export the last
-stage's PAFs and heatmaps as two ONNX outputs (``pafs``, ``heatmaps``) with a
-dynamic input height and width; the folder's ``pose_decoder.py`` (with
-``paf_codec.py``) runs the test protocol with numpy and OpenCV. The top-down
-options ``--codec``, ``--sigma``, ``--schema``, ``--num-joints`` and
-``--int8`` are refused for them.
+Bottom-up models (``spec.kind == 'bottom_up'``) export their decoded pair as
+two ONNX outputs with a dynamic input height and width: OpenPose the last
+stage's PAFs and heatmaps (``pafs``, ``heatmaps``), the folder's
+``pose_decoder.py`` (with ``paf_codec.py``) running the test protocol with
+numpy and OpenCV; Associative Embedding the last stack's detections and tags
+(``detections``, ``tags``), with ``ae_codec.py`` and numpy, OpenCV and scipy.
+The top-down options ``--codec``, ``--sigma``, ``--schema``, ``--num-joints``
+and ``--int8`` are refused for them.
 
 Bad input gives one ``gluonpose: error: <what>: <why>`` line: a missing or
 mismatched params file, a malformed ``--input-size``, an output folder that
@@ -108,7 +112,12 @@ def _check_output(args):
 
 
 def _cmd_export_bottom_up(args, spec):
-    """``gluonpose export`` of a bottom-up (OpenPose) model: two outputs, PAF decoder."""
+    """``gluonpose export`` of a bottom-up model: two outputs, the grouping's decoder.
+
+    OpenPose (``spec.grouping == 'paf'``) and Associative Embedding (``'ae'``)
+    alike: :func:`~gluonpose.deploy.export.bottom_up_deploy_config` and
+    :func:`~gluonpose.deploy.export.write_deployment` pick the grouping's files.
+    """
     from ..engine.config import parse_floats, parse_size
     from .export import _check_input_size, bottom_up_deploy_config, write_deployment
     top_down_only = [name for name, used in (
@@ -117,8 +126,9 @@ def _cmd_export_bottom_up(args, spec):
         ("--num-joints", args.num_joints is not None), ("--schema", args.schema is not None))
         if used]
     if top_down_only:
-        raise ValueError("%s: top-down only; %s is a bottom-up model (PAF codec settings come "
-                         "from its spec)" % (", ".join(top_down_only), args.model))
+        raise ValueError("%s: top-down only; %s is a bottom-up model (its %s grouping settings "
+                         "come from its spec)" % (", ".join(top_down_only), args.model,
+                                                  spec.grouping.upper()))
     size = _check_input_size(parse_size(args.input_size or "%d,%d" % spec.input_size), spec)
     if args.fixed_batch is not None and args.fixed_batch < 1:
         raise ValueError("--fixed-batch must be >= 1, got %d" % args.fixed_batch)
@@ -133,8 +143,8 @@ def _cmd_export_bottom_up(args, spec):
                                      extra={"source_params": os.path.basename(params)})
     written = write_deployment(net, out, config, dynamic_batch=args.fixed_batch is None,
                                batch_size=args.fixed_batch or 1, overwrite=args.overwrite)
-    print("exported %s (%s, bottom-up) to %s: %s" % (args.model, fmt, out,
-                                                     ", ".join(sorted(written["files"]["sha1"]))))
+    print("exported %s (%s, bottom-up, %s grouping) to %s: %s"
+          % (args.model, fmt, spec.grouping, out, ", ".join(sorted(written["files"]["sha1"]))))
     return 0
 
 

@@ -14,15 +14,25 @@
   keypoint names, skeleton, OKS sigmas). The folder is built under a
   temporary name and renamed into place, so it is complete or absent.
 
-Bottom-up models (``spec.kind == 'bottom_up'``, OpenPose) export their
-decoded pair as two outputs, ``pafs`` and ``heatmaps``, with a dynamic batch,
-height and width (MXNet 1.9's converter keeps ``H``/``W`` symbolic for these
-all-convolutional graphs); the folder gets :func:`bottom_up_deploy_config`'s
-``deploy.json`` (input height at scale 1, stride, mean/std, channel order,
-flip permutations, test scales, PAF codec settings, output names), a copy of
-:mod:`gluonpose.deploy.bottom_up_decoder` as ``pose_decoder.py`` and of
-:mod:`gluonpose.codecs.paf` as ``paf_codec.py`` (numpy + OpenCV; their one
-gluonpose import line is rewritten at copy time).
+Bottom-up models (``spec.kind == 'bottom_up'``) export their decoded pair
+as two outputs with a dynamic batch, height and width (MXNet 1.9's converter
+keeps ``H``/``W`` symbolic for these all-convolutional graphs). What differs
+between the groupings sits in one table, ``_GROUPINGS``, keyed by
+``spec.grouping``:
+
+* ``'paf'`` (OpenPose): outputs ``pafs``, ``heatmaps``; the folder gets a
+  copy of :mod:`gluonpose.deploy.bottom_up_decoder` as ``pose_decoder.py``
+  and of :mod:`gluonpose.codecs.paf` as ``paf_codec.py`` (numpy + OpenCV);
+* ``'ae'`` (Associative Embedding): outputs ``detections``, ``tags``; a copy
+  of :mod:`gluonpose.deploy.ae_decoder` as ``pose_decoder.py`` and of
+  :mod:`gluonpose.codecs.ae` as ``ae_codec.py`` (numpy + OpenCV + scipy).
+
+The gluonpose import lines of the copies are rewritten at copy time (the
+codec's to standalone definitions), and the copy fails when an import is
+left without a replacement. ``deploy.json`` comes from
+:func:`bottom_up_deploy_config` (input height at scale 1, stride, size
+multiple, mean/std, channel order, flip permutations, test scales, the
+grouping codec's settings, output names).
 
 Heatmap decoding is deliberately left out of the exported graph: the numpy
 decoder is the reference for it, and a test holds it equal to the library's
@@ -43,7 +53,8 @@ from ..utils.atomic import fsync_dir
 
 __all__ = ["export_symbol", "load_symbol", "export_onnx", "deploy_config", "write_deployment",
            "load_deployment", "DECODER_FILE", "CONFIG_FILE", "ONNX_OPSET", "INPUT_NAME",
-           "OUTPUT_NAME", "BOTTOM_UP_OUTPUT_NAMES", "bottom_up_deploy_config", "random_input"]
+           "OUTPUT_NAME", "BOTTOM_UP_OUTPUT_NAMES", "AE_OUTPUT_NAMES", "bottom_up_deploy_config",
+           "random_input"]
 
 #: names inside a deployment folder
 DECODER_FILE = "pose_decoder.py"
@@ -58,10 +69,13 @@ _IR_FOR_OPSET = {11: 6, 12: 7, 13: 7, 14: 7, 15: 8, 16: 8, 17: 8}
 
 INPUT_NAME = "data"
 OUTPUT_NAME = "heatmaps"
-#: the two outputs of a bottom-up export: the last stage's PAFs, then its heatmaps
+#: the two outputs of an OpenPose export: the last stage's PAFs, then its heatmaps
 BOTTOM_UP_OUTPUT_NAMES = ("pafs", "heatmaps")
-#: a bottom-up deployment's second file: the PAF codec, made self-contained
+#: the two outputs of an Associative Embedding export: the last stack's detections, tags
+AE_OUTPUT_NAMES = ("detections", "tags")
+#: a bottom-up deployment's second file: its grouping codec, made self-contained
 PAF_CODEC_FILE = "paf_codec.py"
+AE_CODEC_FILE = "ae_codec.py"
 
 
 def _check_input_size(input_size, spec=None):
@@ -193,9 +207,10 @@ def export_onnx(net, path, input_size, dynamic_batch=True, batch_size=1, opset=O
     """Export a HybridBlock to an ONNX file.
 
     A top-down network gives one output, ``heatmaps``, at the fixed input
-    size. A bottom-up network (``spec.kind == 'bottom_up'``, e.g. OpenPose)
-    gives its decoded pair as two outputs, ``pafs`` and ``heatmaps``, and
-    its input height and width are dynamic (``'height'``, ``'width'``: any
+    size. A bottom-up network (``spec.kind == 'bottom_up'``) gives its
+    decoded pair as two outputs, ``pafs`` and ``heatmaps`` (OpenPose,
+    ``spec.grouping == 'paf'``) or ``detections`` and ``tags`` (Associative
+    Embedding, ``'ae'``), and its input height and width are dynamic (``'height'``, ``'width'``: any
     multiple of the stride; MXNet 1.9's converter keeps them symbolic for
     these all-convolutional graphs), ``input_size`` being only the size the
     graph is traced at.
@@ -230,9 +245,10 @@ def export_onnx(net, path, input_size, dynamic_batch=True, batch_size=1, opset=O
         sym, args, auxs = mx.model.load_checkpoint(prefix, 0)
     params = dict(args)
     params.update(auxs)
-    bottom_up = getattr(spec_of(net), "kind", "top_down") == "bottom_up"
-    model = _onnx_from_symbol(sym, params, size, dynamic_batch, batch_size, opset,
-                              BOTTOM_UP_OUTPUT_NAMES if bottom_up else (OUTPUT_NAME,),
+    spec = spec_of(net)
+    bottom_up = getattr(spec, "kind", "top_down") == "bottom_up"
+    names = _grouping(spec.grouping).output_names if bottom_up else (OUTPUT_NAME,)
+    model = _onnx_from_symbol(sym, params, size, dynamic_batch, batch_size, opset, names,
                               dynamic_size=bottom_up)
     with atomic_path(path) as tmp_path:
         with open(tmp_path, "wb") as f:
@@ -312,51 +328,16 @@ def deploy_config(model, input_size, codec, sigma, schema, mean, std, fmt, blur_
     return cfg
 
 
-def bottom_up_deploy_config(model, input_size, spec, fmt, codec=None, mean=None, std=None,
-                            dynamic_batch=True, extra=None):
-    """The ``deploy.json`` content of a bottom-up (OpenPose) export.
-
-    Parameters
-    ----------
-    model : str
-        Model name (e.g. ``openpose_mobilenet_light_coco``).
-    input_size : tuple of int
-        ``(H, W)`` the graph is traced at (multiples of the spec's
-        ``size_multiple``); ``H`` is also the image height at scale 1 of the
-        deployed protocol (``input_height``). The ONNX input's height and
-        width are dynamic, so every padded test size runs as it is.
-    spec : BottomUpSpec
-    fmt : str
-        ``'onnx'`` or ``'symbol'``.
-    codec : PAFCodec, optional
-        Grouping settings (default the spec's,
-        :func:`~gluonpose.engine.bottom_up_forward.default_paf_codec`).
-    mean, std : sequence of float, optional
-        Default the spec's.
-    dynamic_batch : bool
-    extra : dict, optional
-
-    Returns
-    -------
-    collections.OrderedDict
-    """
-    from .._version import __version__
-    from .bottom_up_decoder import CODEC_KEYS
-    if getattr(spec, "kind", None) != "bottom_up":
-        raise ValueError("%s: not a bottom-up model" % model)
-    if fmt not in ("onnx", "symbol"):
-        raise ValueError("bottom-up export formats are onnx and symbol, got %r" % (fmt,))
+def _bottom_up_common(model, input_size, spec, fmt, output_names, mean, std, dynamic_batch):
+    """The ``deploy.json`` entries every bottom-up grouping shares (input and geometry)."""
     h, w = _check_input_size(input_size, spec)
-    if codec is None:
-        from ..engine.bottom_up_forward import default_paf_codec
-        codec = default_paf_codec(spec)
-    flip = spec.paf_flip_channels()
     cfg = OrderedDict()
     cfg["format"] = fmt
     cfg["kind"] = spec.kind
+    cfg["grouping"] = spec.grouping
     cfg["model"] = model
     cfg["input_name"] = INPUT_NAME
-    cfg["output_names"] = list(BOTTOM_UP_OUTPUT_NAMES)
+    cfg["output_names"] = list(output_names)
     cfg["input_size"] = [h, w]
     cfg["input_height"] = h
     cfg["dynamic_size"] = fmt == "onnx"
@@ -367,8 +348,18 @@ def bottom_up_deploy_config(model, input_size, spec, fmt, codec=None, mean=None,
     cfg["channel_order"] = spec.channel_order
     cfg["mean"] = [float(v) for v in (spec.mean if mean is None else mean)]
     cfg["std"] = [float(v) for v in (spec.std if std is None else std)]
-    cfg["pad_value"] = 128
     cfg["test_scales"] = [float(v) for v in spec.test_scales]
+    return cfg
+
+
+def _paf_entries(cfg, spec, codec):
+    """OpenPose's part of ``deploy.json``: channels, flip permutations, PAF codec."""
+    from .bottom_up_decoder import CODEC_KEYS
+    if codec is None:
+        from ..engine.bottom_up_forward import default_paf_codec
+        codec = default_paf_codec(spec)
+    flip = spec.paf_flip_channels()
+    cfg["pad_value"] = 128
     cfg["heatmap_channels"] = spec.heatmap_channels
     cfg["paf_channels"] = spec.paf_channels
     cfg["flip_heatmap"] = None if spec.flip_heatmap is None else \
@@ -378,6 +369,158 @@ def bottom_up_deploy_config(model, input_size, spec, fmt, codec=None, mean=None,
         [[int(i) for i in flip[0]], [float(v) for v in flip[1]]]
     cfg["codec_name"] = "paf"
     cfg["codec"] = OrderedDict((k, getattr(codec, k)) for k in CODEC_KEYS)
+
+
+def _ae_entries(cfg, spec, codec):
+    """Associative Embedding's part of ``deploy.json``: joints, tags, flip, AE codec."""
+    from .ae_decoder import CODEC_KEYS
+    if codec is None:
+        codec = spec.make_codec()
+    cfg["num_joints"] = spec.num_joints
+    cfg["tag_dim"] = spec.tag_dim
+    cfg["flip_heatmap"] = None if spec.flip_heatmap is None else \
+        [int(i) for i in spec.flip_heatmap]
+    cfg["codec_name"] = "ae"
+    # JSON has no tuples: the joint order goes as a list (AECodec takes either)
+    cfg["codec"] = OrderedDict(
+        (k, [int(j) for j in codec.joint_order] if k == "joint_order" else getattr(codec, k))
+        for k in CODEC_KEYS)
+
+
+# the replacements follow a blank line after the last import: one more makes PEP 8's two
+_TO_NUMPY_STANDALONE = (
+    "\ndef to_numpy(arr, dtype=np.float32):\n"
+    "    \"\"\"``arr`` as a numpy array of ``dtype`` (standalone copy: no MXNet).\"\"\"\n"
+    "    if hasattr(arr, \"asnumpy\"):\n"
+    "        arr = arr.asnumpy()\n"
+    "    return np.asarray(arr, dtype=dtype)\n")
+# numpy-only stand-in for gluonpose.codecs.flip.flip_heatmaps, restricted to what a
+# deployment passes (a permutation list; no shift or a fractional one) and computing
+# the same float32 expression, so the flip merge is bit-identical to the library's
+_FLIP_HEATMAPS_STANDALONE = (
+    "\n\ndef flip_heatmaps(heatmaps, flip_index, shift=False):\n"
+    "    \"\"\"Mirror ``(N, J, h, w)`` maps back: permute joints, flip W, shift right by\n"
+    "    ``shift`` of a cell (a fraction, by linear interpolation; standalone copy).\"\"\"\n"
+    "    perm = np.asarray(flip_index, dtype=np.int64)\n"
+    "    if perm.ndim != 1 or sorted(perm.tolist()) != list(range(heatmaps.shape[1])):\n"
+    "        raise ValueError(\"flip_index must be a permutation of the %d joints\"\n"
+    "                         % heatmaps.shape[1])\n"
+    "    out = heatmaps[:, perm, :, ::-1]\n"
+    "    if shift is False or shift == 0:\n"
+    "        return np.ascontiguousarray(out)\n"
+    "    if not 0.0 < shift < 1.0:\n"
+    "        raise ValueError(\"shift must be a fraction of a cell, got %r\" % (shift,))\n"
+    "    left = np.concatenate([out[..., :1], out[..., :-1]], axis=-1)\n"
+    "    return np.ascontiguousarray((1 - shift) * out + shift * left, dtype=out.dtype)\n\n")
+
+
+class _Grouping:
+    """How a bottom-up grouping exports: graph outputs, shipped files, ``deploy.json``.
+
+    Attributes
+    ----------
+    output_names : tuple of str
+        Names of the ONNX outputs, in the order ``spec.decoded`` returns them.
+    decoder_module : str
+        Module of :mod:`gluonpose.deploy` copied as ``pose_decoder.py``.
+    decoder_imports : dict
+        Its gluonpose import line -> the line importing the shipped codec copy.
+    codec_module, codec_file : str
+        Module of :mod:`gluonpose.codecs` shipped, and its name in the folder.
+    codec_imports : dict
+        Every gluonpose import line of the codec -> a standalone replacement.
+    entries : callable
+        ``entries(cfg, spec, codec)`` adds the grouping's ``deploy.json`` entries.
+    """
+
+    def __init__(self, output_names, decoder_module, decoder_imports, codec_module, codec_file,
+                 codec_imports, entries):
+        self.output_names = tuple(output_names)
+        self.decoder_module = decoder_module
+        self.decoder_imports = dict(decoder_imports)
+        self.codec_module = codec_module
+        self.codec_file = codec_file
+        self.codec_imports = dict(codec_imports)
+        self.entries = entries
+
+
+#: the export of each bottom-up grouping (``spec.grouping``)
+_GROUPINGS = {
+    "paf": _Grouping(
+        BOTTOM_UP_OUTPUT_NAMES, "bottom_up_decoder.py",
+        {"from ..codecs.paf import PAFCodec, merge_scales\n":
+         "from paf_codec import PAFCodec, merge_scales\n"},
+        "paf.py", PAF_CODEC_FILE,
+        {"from .base import to_numpy\n": _TO_NUMPY_STANDALONE},
+        _paf_entries),
+    "ae": _Grouping(
+        AE_OUTPUT_NAMES, "ae_decoder.py",
+        {"from ..codecs.ae import AECodec, ae_test_inputs, merge_outputs\n":
+         "from ae_codec import AECodec, ae_test_inputs, merge_outputs\n"},
+        "ae.py", AE_CODEC_FILE,
+        {"from .base import to_numpy\n": _TO_NUMPY_STANDALONE,
+         "from .flip import flip_heatmaps\n": _FLIP_HEATMAPS_STANDALONE},
+        _ae_entries),
+}
+
+
+def _grouping(name):
+    """The :class:`_Grouping` of ``spec.grouping`` ``name`` (ValueError when unknown)."""
+    try:
+        return _GROUPINGS[name]
+    except KeyError:
+        raise ValueError("bottom-up grouping %r cannot be exported (known: %s)"
+                         % (name, ", ".join(sorted(_GROUPINGS)))) from None
+
+
+def bottom_up_deploy_config(model, input_size, spec, fmt, codec=None, mean=None, std=None,
+                            dynamic_batch=True, extra=None):
+    """The ``deploy.json`` content of a bottom-up (OpenPose or Associative Embedding) export.
+
+    Every grouping records the format, ``kind`` and ``grouping``, the model,
+    input and output names, the traced ``input_size``, ``input_height`` (the
+    image height -- for AE the longer side -- at scale 1), whether the size
+    is dynamic, the stride and size multiple, channel order, mean/std and
+    test scales. OpenPose (``'paf'``) adds its channel counts, flip
+    permutations and :class:`~gluonpose.codecs.paf.PAFCodec` settings;
+    Associative Embedding (``'ae'``) adds ``num_joints``, ``tag_dim``,
+    ``flip_heatmap`` and the :class:`~gluonpose.codecs.ae.AECodec`
+    constructor arguments.
+
+    Parameters
+    ----------
+    model : str
+        Model name (e.g. ``openpose_mobilenet_light_coco``).
+    input_size : tuple of int
+        ``(H, W)`` the graph is traced at (multiples of the spec's
+        ``size_multiple``); ``H`` is also the image height at scale 1 of the
+        deployed protocol (``input_height``). The ONNX input's height and
+        width are dynamic, so every padded test size runs as it is.
+    spec : BottomUpSpec or AssociativeEmbeddingSpec
+    fmt : str
+        ``'onnx'`` or ``'symbol'``.
+    codec : PAFCodec or AECodec, optional
+        Grouping settings the deployed decoder uses (default the spec's:
+        :func:`~gluonpose.engine.bottom_up_forward.default_paf_codec`,
+        ``spec.make_codec()``).
+    mean, std : sequence of float, optional
+        Default the spec's.
+    dynamic_batch : bool
+    extra : dict, optional
+
+    Returns
+    -------
+    collections.OrderedDict
+    """
+    from .._version import __version__
+    if getattr(spec, "kind", None) != "bottom_up":
+        raise ValueError("%s: not a bottom-up model" % model)
+    if fmt not in ("onnx", "symbol"):
+        raise ValueError("bottom-up export formats are onnx and symbol, got %r" % (fmt,))
+    group = _grouping(spec.grouping)
+    cfg = _bottom_up_common(model, input_size, spec, fmt, group.output_names, mean, std,
+                            dynamic_batch)
+    group.entries(cfg, spec, codec)
     cfg["schema"] = spec.schema
     cfg["eval_schema"] = spec.eval_schema
     cfg["gluonpose_version"] = __version__
@@ -386,37 +529,41 @@ def bottom_up_deploy_config(model, input_size, spec, fmt, codec=None, mean=None,
     return cfg
 
 
-#: the PAF codec's one gluonpose import, and what replaces it in a deployment
-_PAF_IMPORT = "from .base import to_numpy\n"
-_PAF_IMPORT_STANDALONE = (
-    "\n\ndef to_numpy(arr, dtype=np.float32):\n"
-    "    \"\"\"``arr`` as a numpy array of ``dtype`` (standalone copy: no MXNet).\"\"\"\n"
-    "    if hasattr(arr, \"asnumpy\"):\n"
-    "        arr = arr.asnumpy()\n"
-    "    return np.asarray(arr, dtype=dtype)\n")
-_DECODER_IMPORT = "from ..codecs.paf import PAFCodec, merge_scales\n"
-_DECODER_IMPORT_STANDALONE = "from paf_codec import PAFCodec, merge_scales\n"
+def _copy_rewritten(src, dst, rewrites):
+    """Copy a module, replacing each of its gluonpose import lines by ``rewrites[line]``.
 
-
-def _copy_rewritten(src, dst, old, new):
-    """Copy a module, replacing its one gluonpose import line ``old`` by ``new``."""
+    Every key must occur exactly once, and no relative or gluonpose import may
+    be left afterwards: an import added to the source later fails the export
+    here, not the deployment at run time.
+    """
     with open(src, encoding="utf-8") as f:
         text = f.read()
-    if text.count(old) != 1:
-        raise RuntimeError("%s: expected the import line %r once" % (src, old.strip()))
+    for old, new in rewrites.items():
+        if text.count(old) != 1:
+            raise RuntimeError("%s: expected the import line %r once" % (src, old.strip()))
+        text = text.replace(old, new)
+    left = [line.strip() for line in text.splitlines()
+            if line.lstrip().startswith(("from .", "import gluonpose", "from gluonpose"))]
+    if left:
+        raise RuntimeError("%s: no standalone replacement for %s"
+                           % (src, ", ".join(repr(line) for line in left)))
     with open(dst, "w", encoding="utf-8") as f:
-        f.write(text.replace(old, new))
+        f.write(text)
 
 
-def _write_bottom_up_decoder(folder):
-    """``pose_decoder.py`` (the bottom-up pipeline) and ``paf_codec.py``, gluonpose-free."""
+def _write_bottom_up_decoder(folder, grouping="paf"):
+    """``pose_decoder.py`` (the grouping's pipeline) and its codec copy, gluonpose-free.
+
+    Returns the codec's file name in ``folder``.
+    """
+    group = _grouping(grouping)
     here = os.path.dirname(os.path.abspath(__file__))
     codecs = os.path.join(os.path.dirname(here), "codecs")
-    _copy_rewritten(os.path.join(codecs, "paf.py"), os.path.join(folder, PAF_CODEC_FILE),
-                    _PAF_IMPORT, _PAF_IMPORT_STANDALONE)
-    _copy_rewritten(os.path.join(here, "bottom_up_decoder.py"),
-                    os.path.join(folder, DECODER_FILE), _DECODER_IMPORT,
-                    _DECODER_IMPORT_STANDALONE)
+    _copy_rewritten(os.path.join(codecs, group.codec_module),
+                    os.path.join(folder, group.codec_file), group.codec_imports)
+    _copy_rewritten(os.path.join(here, group.decoder_module), os.path.join(folder, DECODER_FILE),
+                    group.decoder_imports)
+    return group.codec_file
 
 
 def _fill_folder(folder, net, fmt, config, dynamic_batch, batch_size, quantized_net=None):
@@ -435,8 +582,8 @@ def _fill_folder(folder, net, fmt, config, dynamic_batch, batch_size, quantized_
         files["symbol"] = os.path.basename(sym)
         files["params"] = os.path.basename(params)
     if config.get("kind", "top_down") == "bottom_up":
-        _write_bottom_up_decoder(folder)
-        files["codec"] = PAF_CODEC_FILE
+        # folders written before AE existed carry no grouping: they are OpenPose's
+        files["codec"] = _write_bottom_up_decoder(folder, config.get("grouping", "paf"))
     else:
         src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "numpy_decoder.py")
         shutil.copyfile(src, os.path.join(folder, DECODER_FILE))
