@@ -156,6 +156,9 @@ def add_eval_options(p):
     g.add_argument("--scales", type=str, default=SUPPRESS, metavar="S1,S2,...",
                    help="bottom-up models: test scales relative to the input height "
                         "(default: the model's, e.g. 0.5,1,1.5,2 for openpose_vgg19_coco)")
+    g.add_argument("--labelled-only", action="store_true", default=SUPPRESS,
+                   help="bottom-up models: evaluate only the images with a labelled person "
+                        "(the images an AE model trains on; memorisation checks)")
     g.add_argument("-v", "--verbose", action="store_true", default=SUPPRESS,
                    help="also print pycocotools' COCOeval table")
 
@@ -197,13 +200,15 @@ def _cmd_eval(args):
     if bad:
         raise ValueError("--%s (GluonCV validate.py) is not supported by gluonpose eval"
                          % bad[0][len("unsupported_"):].replace("_", "-"))
-    scales = given.pop("scales", None)          # bottom-up only; not an EVAL_DEFAULTS key
+    # bottom-up only; not EVAL_DEFAULTS keys
+    extra = {k: given.pop(k) for k in ("scales", "labelled_only") if k in given}
     cfg = make_config(EVAL_DEFAULTS, given)
-    if scales is not None:
+    if extra:
         from .model_zoo import spec_of
         if getattr(spec_of(cfg.get("model"), cfg.get("model")), "kind", "") != "bottom_up":
-            raise ValueError("--scales applies to bottom-up models (e.g. openpose_vgg19_coco)")
-        cfg["scales"] = scales
+            raise ValueError("--%s applies to bottom-up models (e.g. openpose_vgg19_coco)"
+                             % sorted(extra)[-1].replace("_", "-"))
+        cfg.update(extra)
     result = evaluate(cfg, echo=print)
     print("results: %s" % result.results_file)
     print("protocol: %s" % result.protocol_file)

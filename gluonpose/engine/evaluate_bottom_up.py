@@ -30,7 +30,7 @@ from .config import EVAL_DEFAULTS, parse_contexts, parse_floats, resolve_data
 __all__ = ["evaluate_bottom_up", "predict_images", "bottom_up_protocol", "score_results"]
 
 
-def _refuse(cfg):
+def _refuse(cfg, spec):
     """One-line errors for the top-down-only options."""
     if cfg.get("oracle"):
         raise ValueError("--oracle scores top-down codecs; for the PAF codec's ceiling run "
@@ -40,19 +40,21 @@ def _refuse(cfg):
     if cfg.get("oks_nms") or cfg.get("pose_nms") not in (None, "none"):
         raise ValueError("--oks-nms / --pose-nms: a bottom-up model's grouping makes each "
                          "person once; pose NMS does not apply")
-    if cfg.get("codec") not in (None, "msra", "paf"):
-        raise ValueError("--codec %s: a bottom-up model decodes with its PAF codec"
-                         % cfg["codec"])
+    if cfg.get("codec") not in (None, "msra", spec.grouping):
+        raise ValueError("--codec %s: a bottom-up model decodes with its own %s codec"
+                         % (cfg["codec"], spec.grouping))
     if cfg.get("num_joints") and int(cfg["num_joints"]) != 17:
         raise ValueError("--num-joints %s: a bottom-up model's results are COCO-17"
                          % cfg["num_joints"])
 
 
-def _dataset(root, split, max_samples=None):
+def _dataset(root, split, max_samples=None, labelled_only=False):
     from ..data.mscoco.bottom_up import COCOBottomUp
     from .data import SubsetDataset
+    # every image of the split, or (labelled_only) those with a person who has a labelled
+    # keypoint: the images an Associative Embedding model trains on
     ds = COCOBottomUp(root, split, min_keypoints=1, min_area=0, mask_dropped=False,
-                      skip_empty=False, image_format="numpy")
+                      skip_empty=bool(labelled_only), image_format="numpy")
     if len(ds) == 0:
         raise ValueError("%s/%s gives no image to evaluate" % (root, split))
     if max_samples:
@@ -102,7 +104,7 @@ def predict_images(net, spec, dataset, ctx, scales=None, flip=False, codec=None,
 
 
 def bottom_up_protocol(split, codec, input_size, scales, flip, model=None, weights=None,
-                       sha1=None, num_images=None):
+                       sha1=None, num_images=None, labelled_only=False):
     """The protocol dict of a bottom-up evaluation (the top-down record's keys where shared)."""
     p = OrderedDict()
     p["method"] = "bottom-up"
@@ -111,7 +113,7 @@ def bottom_up_protocol(split, codec, input_size, scales, flip, model=None, weigh
     p["scales"] = [float(s) for s in scales]
     p["codec"] = codec.describe()
     p["input_size"] = int(input_size)          # the image height at scale 1
-    p["split"] = split
+    p["split"] = split + (" (images with a labelled person)" if labelled_only else "")
     if num_images is not None:
         p["images"] = int(num_images)
     if model is not None:
@@ -179,7 +181,7 @@ def evaluate_bottom_up(cfg, net=None, spec=None, echo=print):
         spec = spec_of(net, model) if net is not None else spec_of(model, model)
     if getattr(spec, "kind", None) != "bottom_up":
         raise ValueError("evaluate_bottom_up needs a bottom-up model")
-    _refuse(cfg)
+    _refuse(cfg, spec)
     height = input_height(cfg.get("input_size"), spec)
     scales = parse_scales(cfg.get("scales"), spec)
     flip = bool(cfg.get("flip_test"))
@@ -196,7 +198,7 @@ def evaluate_bottom_up(cfg, net=None, spec=None, echo=print):
     ctx = ctxs[0]                               # one image at a time, on the first device
     dtype = cfg.get("dtype") or "float32"
     codec = spec.make_codec()
-    dataset = _dataset(root, split, cfg.get("max_samples"))
+    dataset = _dataset(root, split, cfg.get("max_samples"), cfg.get("labelled_only"))
     if net is None:
         if not model:
             raise ValueError("--model is required, e.g. --model openpose_mobilenet_light_coco")
@@ -221,7 +223,8 @@ def evaluate_bottom_up(cfg, net=None, spec=None, echo=print):
                 "keypoints": [float(v) for v in kp.reshape(-1)], "score": float(s)}
                for kp, s, i in zip(kps, scores, ids)]
     protocol = bottom_up_protocol(split_name, codec, height, scales, flip, model, weights, sha1,
-                                  num_images=len(evaluated))
+                                  num_images=len(evaluated),
+                                  labelled_only=bool(cfg.get("labelled_only")))
     stamp = datetime.datetime.now().strftime("_%Y_%m_%d_%H_%M_%S")
     results_file = os.path.abspath(prefix + stamp + ".json")
     protocol_file = os.path.splitext(results_file)[0] + ".protocol.json"

@@ -344,6 +344,17 @@ class AESupervision(BottomUpSupervision):
         self.decoded_position = spec.decode
         self.encoder = _AETargets(self.codec)
 
+    @staticmethod
+    def training_dataset(root, split):
+        """One item per image with a person who has a labelled keypoint (the reference's).
+
+        Crowds are masked; people without keypoints are neither supervised
+        nor masked (Associative Embedding's data, unlike OpenPose's thresholds).
+        """
+        from ..data.mscoco.bottom_up import COCOBottomUp
+        return COCOBottomUp(root, split, min_keypoints=1, min_area=0, mask_dropped=False,
+                            image_format="numpy")
+
     def train_transform(self, cfg, mean, std, schema, rng):
         """:class:`BottomUpTrainTransform` framed on the whole image (see the class notes)."""
         from ..data.transforms.presets.bottom_up import BottomUpTrainTransform
