@@ -131,6 +131,48 @@ def test_tutorial_numbers_on_the_pages(built):
                          r"parameters, \d\.\d\d GFLOPs", paf)
         assert re.search(r"random weights, openpose_mobilenet_light_coco "
                          r"\[[^\]]*\]: 0 people", paf)
+    ae = text.get("95_associative_embedding")
+    if ae is not None:
+        ae = html.unescape(ae)
+        # pull and push move the right way: ideal tags pull 0, shuffled labels pull and
+        # push more, one tag for everybody pushes the most (0.5)
+        term = {name: [float(v) for v in re.search(
+            re.escape(name) + r" (\d+\.\d+) (\d+\.\d+) (\d+\.\d+)", ae).groups()]
+            for name in ("ideal tags", "one tag for all", "labels shuffled per joint")}
+        assert term["ideal tags"][1] == 0
+        assert term["labels shuffled per joint"][1] > 1
+        assert term["labels shuffled per joint"][2] > term["ideal tags"][2]
+        assert abs(term["one tag for all"][2] - 0.5) < 1e-3
+        # the oracle over the bundled set with its protocol, and the tag-noise curve
+        protocol = (r"\[ground-truth heatmaps \+ ideal tags, no network, bottom-up, no boxes, "
+                    r"single scale, no flip, input %d \(longer side")
+        assert re.search(r"AE oracle AP " + protocol % 512 + r"[^\]]*\], Gaussian tag noise",
+                         ae)
+        curve = [(float(t), float(a)) for t, a in
+                 re.findall(r"tag noise (\d\.\d+): AP (\d\.\d+)", ae)]
+        assert len(curve) >= 4 and curve[0][0] == 0
+        assert curve[0][1] >= 0.95
+        assert all(b[1] <= a[1] + 0.01 for a, b in zip(curve, curve[1:]))
+        assert curve[-1][1] < 0.5
+        # the oracle at the test sizes: the larger input, the higher the AP
+        sized = {int(s): float(a) for a, s in re.findall(
+            r"AE oracle AP (\d\.\d+) " + protocol.replace("%d", r"(\d+)"), ae)}
+        assert sorted(sized) == [64, 128, 192, 512]
+        assert sized[64] < sized[128] < sized[192] < sized[512]
+        assert sized[512] >= 0.95
+        # the short training run: the detection term of both stacks falls
+        for stack in (1, 2):
+            first, last = (float(v) for v in re.search(
+                r"loss_stack%d_det first 5 updates (\d\.\d+), last 5 (\d\.\d+)" % stack,
+                ae).groups())
+            assert last < first / 5, (stack, first, last)
+        # three AP lines of the trained model, each with its full protocol
+        runs = {(flip, scales): float(ap) for ap, flip, scales in re.findall(
+            r"trained \d+ updates: AP (\d\.\d+) AP50 .*? \[method=bottom-up, boxes=none, "
+            r"(no flip|flip), scales=\[([^\]]*)\], codec=ae\(stride=4, sigma=2\), "
+            r"input_size=128, split=coco_mini/person_keypoints_train2017, images=3\]", ae)}
+        assert set(runs) == {("no flip", "1.0"), ("flip", "1.0"), ("flip", "1.5, 1.0, 0.5")}
+        assert all(0 <= v <= 1 for v in runs.values())
     hourglass = text.get("70_stacked_hourglass")
     if hourglass is not None:
         # computed cost of the 8-stack MPII model, next to the published one
