@@ -299,6 +299,26 @@ class _BottomUpInput:
 
     kind = "bottom_up"
 
+    def _init_input(self, family, input_size, mean, std, channel_order, stride, size_multiple,
+                    outputs, per):
+        """Check and store what every bottom-up spec has (``per``: what an output is per)."""
+        self.family = str(family)
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.mean = tuple(float(v) for v in mean)
+        self.std = tuple(float(v) for v in std)
+        self.channel_order = str(channel_order).lower()
+        if self.channel_order not in ("rgb", "bgr"):
+            raise ValueError("channel_order must be 'rgb' or 'bgr', got %r" % (channel_order,))
+        self.stride = int(stride)
+        self.size_multiple = int(size_multiple)
+        if not outputs:
+            raise ValueError("a %s spec needs its outputs (one per %s)" % (self.family, per))
+        self.outputs = tuple(outputs)
+        if not all(isinstance(o, SupervisedOutput) for o in self.outputs):
+            raise TypeError("outputs must be SupervisedOutput entries")
+        if any(o.index is None for o in self.outputs):
+            raise ValueError("every output of a %s spec needs its index" % self.family)
+
     # -- input ---------------------------------------------------------------------------
     @property
     def bgr(self):
@@ -406,22 +426,8 @@ class BottomUpSpec(_BottomUpInput):
                  decode=None, schema="openpose18", eval_schema="coco", heatmap_channels=19,
                  paf_channels=38, flip_heatmap=None, flip_paf=None, test_scales=(1.0,),
                  target_sigma=None, limb_width=None, lr_mult=()):
-        self.family = str(family)
-        self.input_size = (int(input_size[0]), int(input_size[1]))
-        self.mean = tuple(float(v) for v in mean)
-        self.std = tuple(float(v) for v in std)
-        self.channel_order = str(channel_order).lower()
-        if self.channel_order not in ("rgb", "bgr"):
-            raise ValueError("channel_order must be 'rgb' or 'bgr', got %r" % (channel_order,))
-        self.stride = int(stride)
-        self.size_multiple = int(size_multiple)
-        if not outputs:
-            raise ValueError("a bottom-up spec needs its outputs (one per stage and branch)")
-        self.outputs = tuple(outputs)
-        if not all(isinstance(o, SupervisedOutput) for o in self.outputs):
-            raise TypeError("outputs must be SupervisedOutput entries")
-        if any(o.index is None for o in self.outputs):
-            raise ValueError("every output of a bottom-up spec needs its index")
+        self._init_input(family, input_size, mean, std, channel_order, stride, size_multiple,
+                         outputs, "stage and branch")
         if branches is None:
             branches = [_branch_of(o.name) for o in self.outputs]
         self.branches = tuple(str(b) for b in branches)
@@ -577,22 +583,8 @@ class AssociativeEmbeddingSpec(_BottomUpInput):
                  eval_schema="coco", flip_heatmap=None, test_scales=(1.0,),
                  multi_scales=(2.0, 1.0, 0.5), target_sigma=2.0, max_people=30,
                  loss_weights=(1.0, 1e-3, 1e-3), lr_mult=()):
-        self.family = str(family)
-        self.input_size = (int(input_size[0]), int(input_size[1]))
-        self.mean = tuple(float(v) for v in mean)
-        self.std = tuple(float(v) for v in std)
-        self.channel_order = str(channel_order).lower()
-        if self.channel_order not in ("rgb", "bgr"):
-            raise ValueError("channel_order must be 'rgb' or 'bgr', got %r" % (channel_order,))
-        self.stride = int(stride)
-        self.size_multiple = int(size_multiple)
-        if not outputs:
-            raise ValueError("an associative embedding spec needs its outputs (one per stack)")
-        self.outputs = tuple(outputs)
-        if not all(isinstance(o, SupervisedOutput) for o in self.outputs):
-            raise TypeError("outputs must be SupervisedOutput entries")
-        if any(o.index is None for o in self.outputs):
-            raise ValueError("every output of an associative embedding spec needs its index")
+        self._init_input(family, input_size, mean, std, channel_order, stride, size_multiple,
+                         outputs, "stack")
         self.decode = int(decode) % len(self.outputs)
         #: the decoded stack, as a one-entry tuple (the layout of the other specs)
         self.decoded_outputs = (self.outputs[self.decode],)
