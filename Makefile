@@ -23,8 +23,10 @@ install: $(STAMP)
 quickstart: $(STAMP)
 	$(PY) scripts/quickstart.py
 
+# two workers, one test file each at a time (module fixtures such as the docs build stay whole);
+# the slowest tests are listed so a CI log shows where the time goes
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 --dist loadfile --durations=15 tests
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py

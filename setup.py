@@ -68,6 +68,7 @@ EXTRAS = {
     # The tests export to ONNX and build the docs (the tutorials run there).
     "test": [
         "pytest>=7",
+        "pytest-xdist>=3",
         "gluoncv==0.10.5.post0",
         "opencv-python==4.8.1.78",
     ] + DEPLOY + DOCS,
