@@ -37,8 +37,8 @@ This module sits below the engine and imports nothing from gluonpose.
 import re
 from collections import OrderedDict, namedtuple
 
-__all__ = ["SupervisedOutput", "TopDownSpec", "BottomUpSpec", "AssociativeEmbeddingSpec", "LrMultRule", "apply_lr_mult",
-           "lr_mult_of", "IMAGENET_MEAN", "IMAGENET_STD"]
+__all__ = ["SupervisedOutput", "TopDownSpec", "BottomUpSpec", "AssociativeEmbeddingSpec",
+           "LrMultRule", "apply_lr_mult", "lr_mult_of", "IMAGENET_MEAN", "IMAGENET_STD"]
 
 #: ImageNet normalisation used by GluonCV's pose presets
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
