@@ -5,7 +5,7 @@ the ones inside functions (a lazy import is still a dependency), with relative i
 resolved. The layers, lowest first::
 
     leaves (_env, _version, nn, loss)  ->  codecs  ->  data  ->  utils  ->  model_zoo
-        ->  engine / inference / deploy  ->  cli, the package root, __main__
+        ->  engine / inference / deploy / tracking  ->  cli, the package root, __main__
 
 A module may import its own subpackage and anything in a lower layer; within one layer the
 subpackages must not form a cycle. No gluonpose module is imported (nothing runs), so this
@@ -27,7 +27,7 @@ LAYERS = {
     "data": 2,
     "utils": 3,
     "model_zoo": 4,
-    "engine": 5, "inference": 5, "deploy": 5,
+    "engine": 5, "inference": 5, "deploy": 5, "tracking": 5,
     "cli": 6, "gluonpose": 6, "__main__": 7,
 }
 
@@ -113,6 +113,14 @@ def test_data_imports_only_data_and_codecs():
     bad = [_show(e) for e in EDGES
            if _layer(e[0]) == "data" and _layer(e[1]) not in ("data", "codecs")]
     assert not bad, "gluonpose.data may import only data and codecs:\n" + "\n".join(bad)
+
+
+def test_tracking_stays_beside_inference():
+    # the tracker reads poses, not models: it must not pull in the predictor or the trainer
+    bad = [_show(e) for e in EDGES
+           if _layer(e[0]) == "tracking" and _layer(e[1]) in ("engine", "inference", "deploy")]
+    assert not bad, "gluonpose.tracking may not import engine/inference/deploy:\n" \
+        + "\n".join(bad)
 
 
 def test_every_subpackage_has_a_layer():
