@@ -48,6 +48,8 @@ INSTALL_REQUIRES = mxnet_requirement() + [
     "scipy<1.12",
     "tqdm>=4.40",
     "requests>=2.20",
+    # CLEAR-MOT / IDF1 bookkeeping of gluonpose.tracking.evaluate.
+    "motmetrics>=1.4",
 ]
 
 DEPLOY = [
