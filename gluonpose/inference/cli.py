@@ -91,6 +91,13 @@ def add_predict_options(p, demo=False):
                         "plot_keypoints; images only)")
     g.add_argument("--video-ext", default=".mp4", choices=(".mp4", ".avi"),
                    help="container of annotated videos (default .mp4)")
+    g.add_argument("--track", action="store_true",
+                   help="give people an identity across the frames of a video, webcam or "
+                        "folder (PoseFlow-style tracker); drawn in one colour per id, "
+                        "written as track_id in --results-json")
+    g.add_argument("--smooth", action="store_true",
+                   help="with tracking: One-Euro filtering of each track's keypoints "
+                        "(implies --track)")
     g.add_argument("--max-frames", type=int, default=None,
                    help="stop a video or webcam after N frames")
     g.add_argument("--no-progress", dest="progress", action="store_false",
@@ -179,7 +186,9 @@ def predict_main(args, out=None, err=None):
         try:
             if video is not None:
                 video.__enter__()
-            stream = pred.predict_source(src, keep_images=bool(args.output_dir))
+            stream = pred.predict_source(src, keep_images=bool(args.output_dir),
+                                         track=args.track or args.smooth,
+                                         smooth=args.smooth)
             try:
                 for result in stream:
                     frames += 1

@@ -71,6 +71,20 @@ def _params_path(path):
     return path
 
 
+def _track(result, frame, tracker, smoother):
+    """Set ``track_id`` on every person of a frame (and smooth their keypoints)."""
+    ids = tracker.update(list(result), frame=frame.image, frame_index=frame.index)
+    for person, track_id in zip(result, ids):
+        person.track_id = int(track_id)
+    if smoother is not None:
+        for person in result:
+            person.keypoints = smoother.smooth(person.track_id, person.keypoints).astype(
+                person.keypoints.dtype)
+        # a track the tracker dropped will not come back: free its filter
+        for track_id in [t for t in smoother if t not in tracker.tracks]:
+            smoother.drop(track_id)
+
+
 class Predictor:
     """Top-down multi-person pose estimation in one call.
 
@@ -329,7 +343,8 @@ class Predictor:
             frame.image_id = int(image_id)
         return self._run_frame(frame, boxes, scores, box_format, time.perf_counter() - t0)
 
-    def predict_source(self, source, max_frames=None, keep_images=False, progress=None):
+    def predict_source(self, source, max_frames=None, keep_images=False, progress=None,
+                       track=False, smooth=False, tracker=None, smoother=None):
         """Poses of every frame of a source, frame by frame (a generator).
 
         Parameters
@@ -343,6 +358,17 @@ class Predictor:
             Attach the RGB frame to each result (for drawing).
         progress : bool, optional
             tqdm bar (default: the predictor's ``progress``).
+        track : bool
+            Give every person a ``track_id`` that persists across frames
+            (:class:`~gluonpose.tracking.PoseTracker`, PoseFlow's defaults,
+            on the predictor's schema; frame order is the source's).
+        smooth : bool
+            Also filter each track's keypoints over time
+            (:class:`~gluonpose.tracking.TrackSmoother`, One-Euro; implies
+            ``track``). The filter runs at the source's frame rate with
+            ``beta=0.05``.
+        tracker, smoother : optional
+            Your own configured tracker / smoother (imply ``track`` / ``smooth``).
 
         Yields
         ------
@@ -359,6 +385,14 @@ class Predictor:
         show = self.progress if progress is None else progress
         self.skipped = []
         frames = iter(src)
+        if smooth and smoother is None:
+            from ..tracking import TrackSmoother
+            # beta 0.05 suits pixel coordinates: One-Euro's 0.007 lags more than it
+            # removes on a 2-px jitter (tests/test_smoothing.py measures both)
+            smoother = TrackSmoother(beta=0.05, freq=float(getattr(src, "fps", None) or 30.0))
+        if (track or smoother is not None) and tracker is None:
+            from ..tracking import PoseTracker
+            tracker = PoseTracker(schema=self.schema)
         try:
             with tqdm(total=total, desc="predict", unit="frame", disable=not show or src.single,
                       leave=False, dynamic_ncols=True) as bar:
@@ -369,6 +403,8 @@ class Predictor:
                     except StopIteration:
                         break
                     result = self._run_frame(frame, decode_time=time.perf_counter() - t0)
+                    if tracker is not None:
+                        _track(result, frame, tracker, smoother)
                     if keep_images:
                         result.image = frame.image
                     bar.update(1)

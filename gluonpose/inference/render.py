@@ -12,7 +12,8 @@ import numpy as np
 
 from ..utils.atomic import atomic_path
 
-__all__ = ["draw_result", "save_annotated_image", "AnnotatedVideo", "BACKENDS"]
+__all__ = ["draw_result", "save_annotated_image", "AnnotatedVideo", "BACKENDS",
+           "identity_colour"]
 
 #: drawing back-ends: OpenCV (``cv_plot_keypoints``) or matplotlib (``plot_keypoints``)
 BACKENDS = ("cv", "mpl")
@@ -26,8 +27,26 @@ def draw_result(image, result, schema="coco", keypoint_thresh=0.2):
     coords, conf, boxes, _ = result.arrays(schema.num_joints)
     if not len(coords):
         return image.copy()
-    return cv_plot_keypoints(image, coords, conf, bboxes=boxes, box_thresh=-np.inf,
-                             keypoint_thresh=keypoint_thresh, schema=schema)
+    ids = [getattr(p, "track_id", None) for p in result]
+    tracked = [i for i, t in enumerate(ids) if t is not None]
+    drawn = cv_plot_keypoints(image, coords, conf,
+                              bboxes=np.delete(boxes, tracked, axis=0) if tracked else boxes,
+                              box_thresh=-np.inf, keypoint_thresh=keypoint_thresh,
+                              schema=schema)
+    for i in tracked:                   # each identity in its own colour, with its id
+        colour = identity_colour(ids[i])
+        x0, y0, x1, y1 = (int(round(v)) for v in boxes[i])
+        cv2.rectangle(drawn, (x0, y0), (x1, y1), colour, 2)
+        cv2.putText(drawn, "id %d" % ids[i], (x0 + 2, max(y0 - 4, 12)),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
+    return drawn
+
+
+def identity_colour(track_id):
+    """A fixed RGB colour per track id (golden-ratio hue steps, so neighbours differ)."""
+    hue = int((int(track_id) * 0.618033988749895 % 1.0) * 180)
+    hsv = np.uint8([[[hue, 220, 255]]])
+    return tuple(int(v) for v in cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0])
 
 
 def _check_backend(backend):

@@ -34,16 +34,20 @@ class PersonPose:
         Pose score (see :func:`instance_scores`).
     image_id : int
         Image id of the frame (COCO id, file-name id or frame index).
+    track_id : int or None
+        Identity across frames, set by tracking
+        (:meth:`Predictor.predict_source` with ``track=True``); None otherwise.
     """
 
-    __slots__ = ("keypoints", "box", "box_score", "score", "image_id")
+    __slots__ = ("keypoints", "box", "box_score", "score", "image_id", "track_id")
 
-    def __init__(self, keypoints, box, box_score, score, image_id):
+    def __init__(self, keypoints, box, box_score, score, image_id, track_id=None):
         self.keypoints = keypoints
         self.box = box
         self.box_score = float(box_score)
         self.score = float(score)
         self.image_id = image_id
+        self.track_id = None if track_id is None else int(track_id)
 
     @property
     def coords(self):
@@ -56,9 +60,12 @@ class PersonPose:
         return self.keypoints[:, 2]
 
     def to_dict(self):
-        """Plain-Python dict (json-serialisable)."""
-        return {"image_id": self.image_id, "keypoints": self.keypoints.tolist(),
-                "box": self.box.tolist(), "box_score": self.box_score, "score": self.score}
+        """Plain-Python dict (json-serialisable); ``track_id`` only when tracked."""
+        out = {"image_id": self.image_id, "keypoints": self.keypoints.tolist(),
+               "box": self.box.tolist(), "box_score": self.box_score, "score": self.score}
+        if self.track_id is not None:
+            out["track_id"] = self.track_id
+        return out
 
     def to_coco(self, category_id=1):
         """A COCO keypoint result entry (``loadRes`` format).
@@ -70,11 +77,14 @@ class PersonPose:
         detections and take their area from the box.
         """
         x0, y0, x1, y1 = (float(v) for v in self.box)
-        return {"image_id": int(self.image_id), "category_id": int(category_id),
-                "keypoints": [float(v) for v in self.keypoints.reshape(-1)],
-                "score": self.score,
-                "person_box": [x0, y0, x1 - x0 + 1.0, y1 - y0 + 1.0],
-                "box_score": self.box_score}
+        out = {"image_id": int(self.image_id), "category_id": int(category_id),
+               "keypoints": [float(v) for v in self.keypoints.reshape(-1)],
+               "score": self.score,
+               "person_box": [x0, y0, x1 - x0 + 1.0, y1 - y0 + 1.0],
+               "box_score": self.box_score}
+        if self.track_id is not None:
+            out["track_id"] = self.track_id         # PoseTrack's name for the identity
+        return out
 
     def __repr__(self):
         return "PersonPose(image_id=%s, score=%.3f, box=[%s])" % (

@@ -172,6 +172,10 @@ class TrackSmoother:
     def __len__(self):
         return len(self._filters)
 
+    def __iter__(self):
+        """The track ids that have a filter (a snapshot)."""
+        return iter(list(self._filters))
+
     def smooth(self, track_id, keypoints, t=None):
         """Smooth one track's pose for the current frame.
 
