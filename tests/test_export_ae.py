@@ -19,13 +19,13 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from gluonpose.cli import main
 from gluonpose.codecs.ae import AECodec
 from gluonpose.data import mini_coco_root
 from gluonpose.deploy.export import (_copy_rewritten, bottom_up_deploy_config, export_onnx,
                                      load_deployment, load_symbol, write_deployment)
 from gluonpose.engine.ae_forward import ae_maps, predict_ae
 from gluonpose.model_zoo import get_model, get_model_spec
+from _export_cli import assert_one_line_export_error, export_cli
 
 MODEL = "ae_hourglass_2stack_light_coco"
 SPEC = get_model_spec(MODEL)
@@ -264,16 +264,10 @@ def test_deployment_decoder_runs_without_gluonpose_and_matches_predict_ae(net, i
 
 # ----------------------------------------------------------------------------- CLI
 
-def _cli(capsys, *args):
-    rc = main(["export"] + list(args))
-    cap = capsys.readouterr()
-    return rc, cap.out, cap.err
-
-
 def test_cli_export_ae(params_file, tmp_path, capsys):
     import onnxruntime as ort
     out = tmp_path / "dep"
-    rc, stdout, err = _cli(capsys, "--model", MODEL, "--params-file", params_file,
+    rc, stdout, err = export_cli(capsys, "--model", MODEL, "--params-file", params_file,
                            "--input-size", "128,128", "--output", str(out))
     assert rc == 0, err
     assert "bottom-up, ae grouping" in stdout
@@ -288,24 +282,4 @@ def test_cli_export_ae(params_file, tmp_path, capsys):
 
 @pytest.mark.parametrize("case", ["odd_size", "bad_size", "int8", "codec", "missing"])
 def test_cli_export_ae_errors_are_one_line(case, params_file, tmp_path, capsys):
-    args = ["--model", MODEL, "--params-file", params_file, "--input-size", "128,128",
-            "--output", str(tmp_path / "out")]
-    expect = {"odd_size": "multiples of 64", "bad_size": "--input-size",
-              "int8": "top-down only", "codec": "top-down only",
-              "missing": "no such file"}[case]
-    if case == "odd_size":
-        args[5] = "96,128"
-    elif case == "bad_size":
-        args[5] = "128xab"
-    elif case == "int8":
-        args += ["--int8", "--format", "symbol"]
-    elif case == "codec":
-        args += ["--codec", "unbiased"]
-    elif case == "missing":
-        args[3] = str(tmp_path / "nope.params")
-    rc, _, err = _cli(capsys, *args)
-    assert rc == 1
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gluonpose: error: "), err
-    assert expect in lines[0], lines[0]
-    assert not os.path.exists(tmp_path / "out")
+    assert_one_line_export_error(case, capsys, tmp_path, MODEL, params_file, "128,128", "96,128", 64)

@@ -9,7 +9,6 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from gluonpose.cli import main
 from gluonpose.codecs.paf import PAFCodec
 from gluonpose.data import mini_coco_root
 from gluonpose.deploy.export import (bottom_up_deploy_config, export_onnx, load_deployment,
@@ -17,6 +16,7 @@ from gluonpose.deploy.export import (bottom_up_deploy_config, export_onnx, load_
 from gluonpose.engine.bottom_up_forward import (bottom_up_inputs, bottom_up_maps,
                                                 default_paf_codec, predict_bottom_up)
 from gluonpose.model_zoo import get_model, get_model_spec
+from _export_cli import assert_one_line_export_error, export_cli
 from _mini_annotations import annotated_people, coco_api
 
 MODEL = "openpose_mobilenet_light_coco"
@@ -258,16 +258,10 @@ def test_deployment_decoder_runs_without_gluonpose_and_matches_the_protocol(net,
 
 # ----------------------------------------------------------------------------- CLI
 
-def _cli(capsys, *args):
-    rc = main(["export"] + list(args))
-    cap = capsys.readouterr()
-    return rc, cap.out, cap.err
-
-
 def test_cli_export_bottom_up(params_file, tmp_path, capsys):
     import onnxruntime as ort
     out = tmp_path / "dep"
-    rc, stdout, err = _cli(capsys, "--model", MODEL, "--params-file", params_file,
+    rc, stdout, err = export_cli(capsys, "--model", MODEL, "--params-file", params_file,
                            "--input-size", "64,64", "--output", str(out))
     assert rc == 0, err
     assert "bottom-up" in stdout
@@ -280,24 +274,4 @@ def test_cli_export_bottom_up(params_file, tmp_path, capsys):
 
 @pytest.mark.parametrize("case", ["odd_size", "bad_size", "int8", "codec", "missing"])
 def test_cli_export_bottom_up_errors_are_one_line(case, params_file, tmp_path, capsys):
-    args = ["--model", MODEL, "--params-file", params_file, "--input-size", "64,64",
-            "--output", str(tmp_path / "out")]
-    expect = {"odd_size": "multiples of 8", "bad_size": "--input-size",
-              "int8": "top-down only", "codec": "top-down only",
-              "missing": "no such file"}[case]
-    if case == "odd_size":
-        args[5] = "60,64"
-    elif case == "bad_size":
-        args[5] = "64xab"
-    elif case == "int8":
-        args += ["--int8", "--format", "symbol"]
-    elif case == "codec":
-        args += ["--codec", "unbiased"]
-    elif case == "missing":
-        args[3] = str(tmp_path / "nope.params")
-    rc, _, err = _cli(capsys, *args)
-    assert rc == 1
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gluonpose: error: "), err
-    assert expect in lines[0], lines[0]
-    assert not os.path.exists(tmp_path / "out")
+    assert_one_line_export_error(case, capsys, tmp_path, MODEL, params_file, "64,64", "60,64", 8)

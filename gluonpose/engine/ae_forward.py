@@ -51,6 +51,9 @@ def ae_maps(net, spec, image, scales=None, flip=False, ctx=None, input_size=None
     """
     from ..codecs.ae import ae_test_inputs, merge_outputs
     from .bottom_up_forward import input_height, parse_scales
+    if spec.tag_dim != 1:
+        raise ValueError("the AE test protocol reads 1-D tags; this spec has tag_dim=%d"
+                         % spec.tag_dim)
     if flip and not spec.has_flip:
         raise ValueError("flip test: this %s spec has no flip permutation" % spec.family)
     scales = list(parse_scales(scales, spec))
@@ -73,9 +76,6 @@ def ae_maps(net, spec, image, scales=None, flip=False, ctx=None, input_size=None
         det, tag = spec.decoded(net(mx.nd.array(batch, ctx=ctx, dtype=dtype)))
         det = det.astype("float32").asnumpy()
         tag = tag.astype("float32").asnumpy()
-        if spec.tag_dim != 1:
-            raise ValueError("the AE test protocol reads 1-D tags; this spec has tag_dim=%d"
-                             % spec.tag_dim)
         per_scale.append((det[0], tag[0], det[1] if flip else None, tag[1] if flip else None))
         t_net += clock() - t0
     t0 = clock()

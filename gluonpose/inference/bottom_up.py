@@ -135,12 +135,7 @@ class BottomUpPredictor(Predictor):
         self.batch_size = int(batch_size)
         self.progress = bool(progress)
         self.boxes = _NoBoxes()
-        if hybridize and isinstance(self.net, mx.gluon.HybridBlock):
-            self.net.hybridize()
-        self.model_name = model if isinstance(model, str) else type(model).__name__
-        self.last_timings = OrderedDict((s, 0.0) for s in STAGES)
-        self.skipped = []
-        self.reset()
+        self._finish_init(model, hybridize)
 
     def _run_frame(self, frame, boxes=None, scores=None, box_format="xyxy", decode_time=0.0):
         if boxes is not None:

@@ -225,6 +225,10 @@ class Predictor:
                                       ann_file=ann_file, box_format=box_format,
                                       det_score_thresh=det_score_thresh,
                                       box_thresh=box_thresh, ctx=self.ctx)
+        self._finish_init(model, hybridize)
+
+    def _finish_init(self, model, hybridize):
+        """What every predictor does last: hybridize, name, empty timings and results."""
         if hybridize and isinstance(self.net, mx.gluon.HybridBlock):
             self.net.hybridize()
         self.model_name = model if isinstance(model, str) else type(model).__name__
