@@ -137,7 +137,7 @@ class BottomUpPredictor(Predictor):
         self.boxes = _NoBoxes()
         self._finish_init(model, hybridize)
 
-    def _run_frame(self, frame, boxes=None, scores=None, box_format="xyxy", decode_time=0.0):
+    def _prepare(self, frame, boxes=None, scores=None, box_format="xyxy", decode_time=0.0):
         if boxes is not None:
             raise ValueError("boxes=: a bottom-up model finds people without boxes")
         times = OrderedDict((s, 0.0) for s in STAGES)
@@ -146,13 +146,17 @@ class BottomUpPredictor(Predictor):
         result = FrameResult([], img_id, frame.name, frame.index, frame.file_name)
         if frame.file_name:
             self._file_names[img_id] = frame.file_name
+        return dict(frame=frame, times=times, result=result)
+
+    def _infer(self, state):
+        times, result = state["times"], state["result"]
         kpts, person_scores = predict_bottom_up(
-            self.net, self.spec, frame.image, self.scales, self.flip_test, self.codec,
+            self.net, self.spec, state["frame"].image, self.scales, self.flip_test, self.codec,
             self.ctx, self.input_size, self.mean, self.std, timings=times)
         order = np.argsort(-person_scores, kind="stable")
         kpts, person_scores = kpts[order], person_scores[order]
         boxes = keypoint_boxes(kpts)
-        result.extend(PersonPose(kp, box, 1.0, sc, img_id)
+        result.extend(PersonPose(kp, box, 1.0, sc, result.image_id)
                       for kp, box, sc in zip(kpts, boxes, person_scores.tolist()))
         self.results.extend(result)
         self.last_timings = times

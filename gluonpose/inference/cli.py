@@ -98,6 +98,9 @@ def add_predict_options(p, demo=False):
     g.add_argument("--smooth", action="store_true",
                    help="with tracking: One-Euro filtering of each track's keypoints "
                         "(implies --track)")
+    g.add_argument("--no-pipeline", dest="pipeline", action="store_false",
+                   help="run reading, network, tracking and drawing of consecutive frames one "
+                        "after another instead of overlapping them in threads (same results)")
     g.add_argument("--max-frames", type=int, default=None,
                    help="stop a video or webcam after N frames")
     g.add_argument("--no-progress", dest="progress", action="store_false",
@@ -186,20 +189,23 @@ def predict_main(args, out=None, err=None):
         try:
             if video is not None:
                 video.__enter__()
-            stream = pred.predict_source(src, keep_images=bool(args.output_dir),
-                                         track=args.track or args.smooth,
-                                         smooth=args.smooth)
+            def render(result, image):
+                if video is not None:
+                    video.write(image, result)
+                else:
+                    save_annotated_image(
+                        os.path.join(args.output_dir, os.path.basename(result.name)),
+                        image, result, pred.schema, args.show_backend, args.keypoint_thresh)
+
+            # frames overlap in threads (read+crop | network | track | draw+write)
+            stream = pred.predict_source(src, track=args.track or args.smooth,
+                                         smooth=args.smooth,
+                                         pipeline=args.pipeline and not src.single,
+                                         render=render if args.output_dir else None)
             try:
                 for result in stream:
                     frames += 1
                     people += len(result)
-                    if video is not None:
-                        video.write(result.image, result)
-                    elif args.output_dir:
-                        save_annotated_image(
-                            os.path.join(args.output_dir, os.path.basename(result.name)),
-                            result.image, result, pred.schema, args.show_backend,
-                            args.keypoint_thresh)
                     if not is_video:
                         print("%s: %d %s" % (result.name, len(result),
                                              "person" if len(result) == 1 else "people"),

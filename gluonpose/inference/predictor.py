@@ -44,12 +44,12 @@ def _load_net(model, pretrained, params_file, ctx, schema):
     """An initialised network on ``ctx``."""
     if isinstance(model, mx.gluon.Block):
         if params_file:
-            model.load_parameters(_params_path(params_file), ctx=ctx)
+            _load_params(model, params_file, ctx, type(model).__name__)
         return model
     from ..model_zoo import get_model
     if params_file:
         net = get_model(model, num_joints=schema.num_joints)
-        net.load_parameters(_params_path(params_file), ctx=ctx)
+        _load_params(net, params_file, ctx, model)
         return net
     if pretrained is None:
         pretrained = True
@@ -60,6 +60,19 @@ def _load_net(model, pretrained, params_file, ctx, schema):
                   "its keypoints are meaningless" % model, stacklevel=3)
     net.initialize(mx.init.Xavier(), ctx=ctx)
     return net
+
+
+def _load_params(net, params_file, ctx, model):
+    """Load weights; a file of another model or joint count is one ``ValueError`` line."""
+    path = _params_path(params_file)
+    try:
+        net.load_parameters(path, ctx=ctx)
+    except (AssertionError, mx.base.MXNetError, KeyError, IndexError) as err:
+        # MXNet's message lists every parameter over several lines: keep its first line
+        why = next((line.strip() for line in str(err).splitlines() if line.strip()),
+                   type(err).__name__)
+        raise ValueError("%s: these weights do not fit %s (%s)"
+                         % (params_file, model, why[:160])) from None
 
 
 def _params_path(path):
@@ -83,6 +96,14 @@ def _track(result, frame, tracker, smoother):
         # a track the tracker dropped will not come back: free its filter
         for track_id in [t for t in smoother if t not in tracker.tracks]:
             smoother.drop(track_id)
+
+
+def _chain(items, functions):
+    """Apply ``functions`` in turn to every item, one item at a time (the sequential path)."""
+    for item in items:
+        for fn in functions:
+            item = fn(item)
+        yield item
 
 
 class Predictor:
@@ -270,6 +291,14 @@ class Predictor:
 
     def _run_frame(self, frame, boxes=None, scores=None, box_format="xyxy", decode_time=0.0):
         """Everything after decoding for one frame; returns a :class:`FrameResult`."""
+        return self._infer(self._prepare(frame, boxes, scores, box_format, decode_time))
+
+    def _prepare(self, frame, boxes=None, scores=None, box_format="xyxy", decode_time=0.0):
+        """The work before the network: image id, person boxes and the crop batch.
+
+        Split from :meth:`_infer` so the pipelined video path can prepare frame
+        ``t + 1`` while the network runs on frame ``t``.
+        """
         times = OrderedDict((s, 0.0) for s in STAGES)
         times["decode_image"] = decode_time
         clock = time.perf_counter
@@ -285,10 +314,21 @@ class Predictor:
         result = FrameResult([], img_id, frame.name, frame.index, frame.file_name)
         if frame.file_name:
             self._file_names[img_id] = frame.file_name
+        batch = center = scale = None
         if len(boxes):
             batch, center, scale = self.cropper(frame.image, boxes, self.ctx)
+            times["crop"] = clock() - t1
+        return dict(frame=frame, times=times, result=result, boxes=boxes, scores=scores,
+                    batch=batch, center=center, scale=scale)
+
+    def _infer(self, state):
+        """The network, heatmap decoding and pose NMS of a frame from :meth:`_prepare`."""
+        clock = time.perf_counter
+        times, result, boxes, scores = (state[k] for k in ("times", "result", "boxes", "scores"))
+        if state["batch"] is not None:
+            center, scale = state["center"], state["scale"]
             t2 = clock()
-            heat = self._forward(batch)
+            heat = self._forward(state["batch"])
             t3 = clock()
             coords, maxvals = self.codec.decode(heat, center, scale)
             t4 = clock()
@@ -301,10 +341,9 @@ class Predictor:
                 self.pose_nms, kpts, pose_scores, area, boxes=boxes, sigmas=self.schema,
                 oks_thresh=0.9 if self.oks_nms_thresh is None else self.oks_nms_thresh,
                 rescore=lambda conf, k: instance_scores(conf, scores[k], self.keypoint_thresh))
-            result.extend(PersonPose(kp, boxes[i].copy(), scores[i], sc, img_id)
+            result.extend(PersonPose(kp, boxes[i].copy(), scores[i], sc, result.image_id)
                           for i, kp, sc in zip(keep.tolist(), kpts, pose_scores))
-            t5 = clock()
-            times.update(crop=t2 - t1, network=t3 - t2, decode_heatmaps=t4 - t3, nms=t5 - t4)
+            times.update(network=t3 - t2, decode_heatmaps=t4 - t3, nms=clock() - t4)
         self.results.extend(result)
         self.last_timings = times
         return result
@@ -348,7 +387,8 @@ class Predictor:
         return self._run_frame(frame, boxes, scores, box_format, time.perf_counter() - t0)
 
     def predict_source(self, source, max_frames=None, keep_images=False, progress=None,
-                       track=False, smooth=False, tracker=None, smoother=None):
+                       track=False, smooth=False, tracker=None, smoother=None,
+                       pipeline=False, queue_size=2, render=None):
         """Poses of every frame of a source, frame by frame (a generator).
 
         Parameters
@@ -373,6 +413,21 @@ class Predictor:
             ``beta=0.05``.
         tracker, smoother : optional
             Your own configured tracker / smoother (imply ``track`` / ``smooth``).
+        pipeline : bool
+            Overlap the stages of consecutive frames in threads
+            (:class:`~gluonpose.inference.pipeline.ThreadedPipeline`): reading,
+            detection and cropping of frame ``t + 1``, the network on frame
+            ``t``, tracking of frame ``t - 1``, while the caller draws and
+            writes what it was given. Same results, same order; an error in a
+            stage raises :class:`~gluonpose.inference.pipeline.StageError`
+            naming it.
+        queue_size : int
+            With ``pipeline``: frames each stage may queue ahead of the next
+            (back-pressure: a slow caller blocks the reader).
+        render : callable, optional
+            ``render(result, image)`` called on every result, in order, as the
+            last stage (``'draw'``): drawing and writing an annotated video
+            overlap the other stages when ``pipeline`` is on.
 
         Yields
         ------
@@ -388,7 +443,6 @@ class Predictor:
             total = None
         show = self.progress if progress is None else progress
         self.skipped = []
-        frames = iter(src)
         if smooth and smoother is None:
             from ..tracking import TrackSmoother
             # beta 0.05 suits pixel coordinates: One-Euro's 0.007 lags more than it
@@ -397,23 +451,51 @@ class Predictor:
         if (track or smoother is not None) and tracker is None:
             from ..tracking import PoseTracker
             tracker = PoseTracker(schema=self.schema)
+
+        def timed_frames():
+            frames = iter(src)
+            while True:
+                t0 = time.perf_counter()
+                try:
+                    frame = next(frames)
+                except StopIteration:
+                    return
+                yield frame, time.perf_counter() - t0
+
+        def network(state):
+            return state["frame"], self._infer(state)
+
+        def finish(pair):
+            frame, result = pair
+            if tracker is not None:
+                _track(result, frame, tracker, smoother)
+            if keep_images:
+                result.image = frame.image
+            return result
+
+        stages = [("prepare", lambda item: self._prepare(item[0], decode_time=item[1])),
+                  ("network", network), ("track", finish)]
+        if render is not None:
+            def draw(pair):
+                render(pair[1], pair[0].image)
+                return pair[1]
+            # drawing needs the frame even when the caller did not ask to keep images
+            stages[-1] = ("track", lambda pair: (pair[0], finish(pair)))
+            stages.append(("draw", draw))
+        if pipeline:
+            from .pipeline import ThreadedPipeline
+            stream = ThreadedPipeline(timed_frames(), stages, queue_size, source_name="read")
+        else:
+            stream = _chain(timed_frames(), [fn for _, fn in stages])
         try:
             with tqdm(total=total, desc="predict", unit="frame", disable=not show or src.single,
                       leave=False, dynamic_ncols=True) as bar:
-                while True:
-                    t0 = time.perf_counter()
-                    try:
-                        frame = next(frames)
-                    except StopIteration:
-                        break
-                    result = self._run_frame(frame, decode_time=time.perf_counter() - t0)
-                    if tracker is not None:
-                        _track(result, frame, tracker, smoother)
-                    if keep_images:
-                        result.image = frame.image
+                for result in stream:
                     bar.update(1)
                     yield result
         finally:
+            if pipeline:
+                stream.close()
             self.skipped = list(getattr(src, "skipped", []))
             src.close()
 
