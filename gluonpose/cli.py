@@ -275,6 +275,9 @@ def build_parser():
 
     from .inference.cli import add_predict_parser      # argparse only: cheap to import
     add_predict_parser(sub)
+
+    from .tracking.cli import add_eval_track_parser    # argparse only: cheap to import
+    add_eval_track_parser(sub)
     return parser
 
 

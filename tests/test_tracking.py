@@ -274,7 +274,7 @@ def test_accepts_person_poses_and_weights_select_terms():
 
 def test_oks_mode_checks_the_schema():
     tracker = PoseTracker(similarity="oks", schema="coco")
-    assert tracker.match_threshold == 0.3
+    assert tracker.match_threshold == 0.1
     assert tracker.update([person(0, 0)[:16]]) == [1]
     with pytest.raises(ValueError, match="OKS sigmas"):
         tracker.update([person(0, 0)[:16]])

@@ -19,11 +19,14 @@ writes ``OUT_DIR/sequence.mp4`` and ``OUT_DIR/ground_truth.json``.  From
 Python, :func:`make_sequence` returns the ground truth (and, on request, the
 frames as arrays, with no file written when ``out_dir`` is ``None``).
 
-Ground-truth layout (``ground_truth.json``)::
+Ground-truth layout (``ground_truth.json``): the per-frame tracking layout of
+:mod:`gluonpose.tracking.io` (which reads it, and in which tracked results
+are written, so ``gluonpose eval-track ground_truth.json results.json``
+compares them), plus the clip's own entries::
 
     {
       "width": 384, "height": 288, "fps": 30.0, "num_frames": 72, "seed": 0,
-      "keypoint_names": [17 COCO names],
+      "schema": "coco", "keypoint_names": [17 COCO names],
       "frames": [
         {"frame": 0,
          "people": [{"track_id": 1,
@@ -253,7 +256,7 @@ def render_sequence(num_frames=72, seed=0, width=384, height=288, occlusion_fram
 
     gt = {
         "width": width, "height": height, "fps": float(fps), "num_frames": num_frames,
-        "seed": seed,
+        "seed": seed, "schema": "coco",
         "keypoint_names": coco["categories"][0]["keypoints"],
         "frames": gt_frames,
         "tracks": [{"track_id": i + 1, "image_id": a["image_id"], "annotation_id": a["id"],
@@ -286,21 +289,23 @@ def make_sequence(out_dir, num_frames=72, seed=0, return_frames=False, **kwargs)
     dict or (dict, list of numpy.ndarray)
         The ground truth, and the frames when ``return_frames``.
     """
+    from gluonpose.utils.atomic import atomic_path, write_json
     frames, gt = render_sequence(num_frames=num_frames, seed=seed, **kwargs)
     if out_dir is not None:
         os.makedirs(out_dir, exist_ok=True)
         path = os.path.join(out_dir, "sequence.mp4")
-        writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), gt["fps"],
-                                 (gt["width"], gt["height"]))
-        if not writer.isOpened():
-            raise RuntimeError("OpenCV cannot write %s with the mp4v codec" % path)
-        try:
-            for frame in frames:
-                writer.write(frame)
-        finally:
-            writer.release()
-        with open(os.path.join(out_dir, "ground_truth.json"), "w", encoding="utf-8") as f:
-            json.dump(gt, f)
+        # written under a temporary name and renamed: no half-written video on a failure
+        with atomic_path(path) as tmp:
+            writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*"mp4v"), gt["fps"],
+                                     (gt["width"], gt["height"]))
+            if not writer.isOpened():
+                raise RuntimeError("OpenCV cannot write %s with the mp4v codec" % path)
+            try:
+                for frame in frames:
+                    writer.write(frame)
+            finally:
+                writer.release()
+        write_json(os.path.join(out_dir, "ground_truth.json"), gt)
     return (gt, frames) if return_frames else gt
 
 

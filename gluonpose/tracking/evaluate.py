@@ -8,7 +8,10 @@ Existing matches are kept from frame to frame while they stay allowed, so a
 switch is counted when a ground-truth person is matched to a new predicted
 id (motmetrics' definition).
 
-Frames use the layout of ``tools/make_track_sequence.py`` (PoseTrack-like)::
+Frames use the PoseTrack-like per-frame layout documented in
+:mod:`gluonpose.tracking.io` (the ``frames`` list: results written by
+:func:`~gluonpose.tracking.io.write_track_json` and the ground truth of
+``tools/make_track_sequence.py`` alike)::
 
     [{"frame": 0, "people": [{"track_id": 1, "keypoints": [x, y, v, ...],
                               "box": [x0, y0, x1, y1]}, ...]}, ...]

@@ -114,7 +114,7 @@ def box_iou(boxes_a, boxes_b):
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
-def keypoint_box_iou(kpts_a, kpts_b, num=7, mag=30.0, thresh=None):
+def keypoint_box_iou(kpts_a, kpts_b, num=7, mag=30.0, thresh=None, shown_only=False):
     """PoseFlow's pose IoU: mean of the ``num`` best joint-square IoUs.
 
     Each joint is a square of side ``2 mag`` centred on it; for each pair of
@@ -134,6 +134,12 @@ def keypoint_box_iou(kpts_a, kpts_b, num=7, mag=30.0, thresh=None):
     thresh : float, optional
         When given, a joint scoring ``<= thresh`` in either pose counts as
         IoU 0 (needs a score column).
+    shown_only : bool
+        With ``thresh``: average the best ``min(num, S)`` IoUs, ``S`` the
+        joints above ``thresh`` in both poses, instead of ``num`` (a pair with
+        no such joint gets 0). A person showing two joints is then judged by
+        how well those two agree, not marked down for the joints nobody can
+        see.
 
     Returns
     -------
@@ -152,12 +158,17 @@ def keypoint_box_iou(kpts_a, kpts_b, num=7, mag=30.0, thresh=None):
     ov = np.clip(side - d, 0, None)
     inter = ov[..., 0] * ov[..., 1]
     iou = inter / (2.0 * side * side - inter)
-    if thresh is not None:
-        vis = (a[:, None, :, 2] > thresh) & (b[None, :, :, 2] > thresh)
-        iou = np.where(vis, iou, 0.0)
     k = max(1, min(int(num), j))
-    top = np.partition(iou, j - k, axis=2)[..., j - k:]
-    return top.mean(axis=2)
+    if thresh is None:
+        return np.partition(iou, j - k, axis=2)[..., j - k:].mean(axis=2)
+    vis = (a[:, None, :, 2] > thresh) & (b[None, :, :, 2] > thresh)
+    iou = np.where(vis, iou, 0.0)
+    # the hidden joints are 0, so the top k hold the best min(k, shown) shown ones
+    top = np.partition(iou, j - k, axis=2)[..., j - k:].sum(axis=2)
+    if not shown_only:
+        return top / k
+    count = np.minimum(vis.sum(axis=2), k)
+    return np.divide(top, count, out=np.zeros_like(top), where=count > 0)
 
 
 def boxes_mask(points, boxes):
@@ -218,11 +229,16 @@ def _gray(frame):
     return np.ascontiguousarray(img)
 
 
-def orb_features(frame, n_features=1000):
-    """ORB keypoints of a frame: ``(points (P, 2) float64, descriptors or None)``."""
+def orb_features(frame, n_features=1000, mask=None):
+    """ORB keypoints of a frame: ``(points (P, 2) float64, descriptors or None)``.
+
+    ``mask`` (``(H, W)`` uint8, optional): search only where it is non-zero.
+    """
     import cv2
     orb = cv2.ORB_create(nfeatures=int(n_features))
-    keypoints, desc = orb.detectAndCompute(_gray(frame), None)
+    if mask is not None:
+        mask = np.ascontiguousarray(mask, dtype=np.uint8)
+    keypoints, desc = orb.detectAndCompute(_gray(frame), mask)
     pts = np.array([kp.pt for kp in keypoints], dtype=np.float64).reshape(-1, 2)
     return pts, desc
 
