@@ -184,3 +184,14 @@ def test_untracked_people_are_refused(tmp_path):
     with pytest.raises(ValueError, match="no track_id"):
         write_track_json(path, frames)
     assert not os.path.exists(path) and os.listdir(tmp_path) == []
+
+
+def test_track_metrics_reads_whole_documents():
+    """A ground-truth file or a written track file can be passed as it is."""
+    from gluonpose.tracking import track_metrics
+    person = {"track_id": 1, "keypoints": [10.0 * j for j in range(51)],
+              "box": [0, 0, 200, 200]}
+    frames = [{"frame": 0, "people": [person]}, {"frame": 1, "people": [person]}]
+    whole = track_metrics({"format": "x", "frames": frames}, {"frames": frames})
+    assert whole == track_metrics(frames, frames)
+    assert whole["num_matches"] == 2 and whole["mota"] == 1.0

@@ -38,7 +38,9 @@ _COUNTS = {"num_switches", "num_false_positives", "num_misses", "num_matches", "
 
 
 def _by_frame(frames):
-    """``{frame index: [people]}`` from either accepted layout."""
+    """``{frame index: [people]}`` from any accepted layout."""
+    if isinstance(frames, dict) and "frames" in frames:    # a whole track / ground-truth file
+        frames = frames["frames"]
     if isinstance(frames, dict):
         return {int(k): list(v) for k, v in frames.items()}
     out = {}
@@ -76,8 +78,9 @@ def track_metrics(gt_frames, pred_frames, schema="coco", oks_threshold=0.5):
     Parameters
     ----------
     gt_frames : list of dict or dict
-        Ground truth per frame (see the module docstring); keypoints' third
-        column is the visibility (> 0 = labelled).
+        Ground truth per frame (see the module docstring), or a whole
+        document whose ``frames`` holds them; keypoints' third column is the
+        visibility (> 0 = labelled).
     pred_frames : list of dict or dict
         Predicted tracks in the same layout; the third column (a score) is
         not used.  Frames missing here have no predictions.
